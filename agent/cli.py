@@ -1,0 +1,112 @@
+"""The ``prodguardian`` command line.
+
+Exit codes follow the Nagios plugin convention: 0 OK, 1 DEGRADED, 2 CRITICAL, 3 UNKNOWN or a
+usage/config error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from prodguardian import __version__
+from prodguardian.config import load_config
+from prodguardian.engine import run_report
+from prodguardian.errors import ConfigError, RegistryError
+from prodguardian.render import render_json, render_terminal
+from prodguardian.result import CheckRun
+
+EXIT_USAGE = 3
+DEFAULT_CONFIG = "prodguardian.yaml"
+
+config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=lambda: os.environ.get("PRODGUARDIAN_CONFIG", DEFAULT_CONFIG),
+    show_default="$PRODGUARDIAN_CONFIG or ./prodguardian.yaml",
+    help="Config file.",
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="prodguardian")
+def cli() -> None:
+    """ProdGuardian: checks a production service and says OK, DEGRADED or CRITICAL."""
+
+
+@cli.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--only", multiple=True, metavar="NAME", help="Run only this check (repeatable).")
+def check(config_path: Path, as_json: bool, only: tuple[str, ...]) -> int:
+    """Run the checks once and print the report.
+
+    Exit code: 0 OK, 1 DEGRADED, 2 CRITICAL, 3 UNKNOWN or config error.
+    """
+    loaded = load_config(config_path)
+    checks = loaded.select(list(only))
+    stderr = Console(stderr=True)
+    finished = 0
+
+    with stderr.status(f"Running {len(checks)} checks…") as spinner:
+
+        def on_done(run: CheckRun) -> None:
+            nonlocal finished
+            finished += 1
+            spinner.update(f"Running checks… {finished}/{len(checks)} done ({run.name})")
+
+        report = asyncio.run(run_report(loaded, checks, on_done=on_done))
+
+    if as_json:
+        click.echo(render_json(report))
+    else:
+        Console().print(render_terminal(report))
+    return report.exit_code
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Work with config files."""
+
+
+@config_group.command("validate")
+@config_option
+def config_validate(config_path: Path) -> int:
+    """Check a config file without running anything; exit 3 if it is invalid."""
+    loaded = load_config(config_path)
+    names = ", ".join(c.name for c in loaded.checks)
+    click.echo(f"{config_path}: valid, {len(loaded.checks)} checks ({names})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    try:
+        result = cli.main(args=argv, prog_name="prodguardian", standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_USAGE)
+    except ConfigError as exc:
+        click.echo(f"config error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except RegistryError as exc:
+        click.echo(f"plugin error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

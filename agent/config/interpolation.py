@@ -1,0 +1,69 @@
+"""``${VAR}`` and ``${VAR:-default}`` in config values, resolved from the environment.
+
+``$${`` writes a literal ``${``. A variable that is unset and has no default is an error that
+names the key it was needed for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from prodguardian.config.keypath import format_key_path
+
+_REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?")
+
+
+class MissingVariableError(ValueError):
+    """An environment variable a config value needs is not set."""
+
+    def __init__(self, variable: str, key: str) -> None:
+        self.variable = variable
+        self.key = key
+        super().__init__(
+            f"environment variable {variable} is not set "
+            f"(export it, or give a default: ${{{variable}:-value}})"
+        )
+
+
+class BadReferenceError(ValueError):
+    """A ``${...}`` that is not a valid reference."""
+
+    def __init__(self, text: str, key: str) -> None:
+        self.key = key
+        super().__init__(
+            f"{text!r} is not a valid reference; write ${{NAME}} or ${{NAME:-default}} "
+            "(NAME: letters, digits, underscore), or $${ for a literal ${"
+        )
+
+
+def interpolate(value: Any, env: Mapping[str, str], path: tuple[str | int, ...] = ()) -> Any:
+    """A copy of a parsed YAML tree with every ``${VAR}`` in its strings resolved."""
+    if isinstance(value, str):
+        return _interpolate_text(value, env, path)
+    if isinstance(value, dict):
+        return {k: interpolate(v, env, (*path, str(k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env, (*path, i)) for i, v in enumerate(value)]
+    return value
+
+
+def _interpolate_text(text: str, env: Mapping[str, str], path: tuple[str | int, ...]) -> str:
+    if "$" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if whole == "$${":
+            return "${"
+        name, default, bad = match.group(1), match.group(2), match.group(3)
+        if name is None:
+            raise BadReferenceError(whole if bad is None else f"${{{bad}}}", format_key_path(path))
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise MissingVariableError(name, format_key_path(path))
+
+    return _REFERENCE.sub(replace, text)

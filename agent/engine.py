@@ -1,0 +1,38 @@
+"""The engine: runs configured checks and builds the report. Every trigger goes through here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from prodguardian.check import Check
+from prodguardian.config.loader import LoadedConfig
+from prodguardian.deploy import ActiveDeploy
+from prodguardian.report import Report, build_report
+from prodguardian.runner import OnDone, run_checks
+
+
+async def run_report(
+    loaded: LoadedConfig,
+    checks: Sequence[Check[Any]] | None = None,
+    *,
+    deploy: ActiveDeploy | None = None,
+    on_done: OnDone | None = None,
+) -> Report:
+    """Run ``checks`` (default: all configured) and return the report."""
+    selected = loaded.checks if checks is None else checks
+    started_at = datetime.now(UTC)
+    runs = await run_checks(
+        selected,
+        concurrency=loaded.config.runner.concurrency,
+        deploy=deploy,
+        on_done=on_done,
+    )
+    return build_report(
+        runs,
+        service=loaded.config.service.name,
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
+        deploy=deploy,
+    )

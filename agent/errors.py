@@ -1,0 +1,48 @@
+"""ProdGuardian's exceptions, one tree.
+
+::
+
+    ProdGuardianError
+    ├── ConfigError            a config file cannot be read, parsed or validated
+    ├── RegistryError          a check kind is unknown, duplicated or broken
+    └── CheckError             a check could not run; the runner turns it into UNKNOWN
+        └── SourceError        a log or trace source failed (unreachable, auth, bad answer)
+
+Library errors are translated at the boundary (``raise CheckError(...) from exc``), so callers
+only ever catch these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ProdGuardianError(Exception):
+    """Base of every error ProdGuardian raises on purpose."""
+
+
+class ConfigError(ProdGuardianError):
+    """A config file cannot be used. The message names the file, the key path and the fix."""
+
+    def __init__(self, message: str, *, path: Path | None = None, key: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        self.detail = message
+        where = ""
+        if path is not None:
+            where = f"{path}: "
+        if key:
+            where += f"{key}: "
+        super().__init__(f"{where}{message}")
+
+
+class RegistryError(ProdGuardianError):
+    """A check plugin is unknown, registered twice, or does not follow the Check contract."""
+
+
+class CheckError(ProdGuardianError):
+    """A check could not run. Its message becomes the UNKNOWN result's summary."""
+
+
+class SourceError(CheckError):
+    """A source (logs, traces) failed; the message says what the user should fix."""

@@ -1,0 +1,73 @@
+"""Evidence a check attaches to its result: why it says what it says.
+
+Each kind is a frozen model with a ``type`` tag, so the JSON form is self-describing and the
+union below stays a stable, documented schema.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from prodguardian.status import Status
+
+
+class _Evidence(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FailedCondition(_Evidence):
+    """A condition of a probe that did not hold, e.g. ``db == "up"`` when the body said "down"."""
+
+    type: Literal["condition"] = "condition"
+    condition: str
+    expected: str
+    actual: str
+    status: Status = Status.CRITICAL
+
+
+class Observation(_Evidence):
+    """A fact worth showing that is not a failed condition (a response excerpt, a cert date)."""
+
+    type: Literal["observation"] = "observation"
+    label: str
+    text: str
+
+
+class LogLine(_Evidence):
+    """One log entry shown as evidence."""
+
+    type: Literal["log_line"] = "log_line"
+    timestamp: datetime | None = None
+    severity: str | None = None
+    text: str
+    revision: str | None = None
+
+
+class ErrorSignature(_Evidence):
+    """One distinct failure found in logs, with how often and when it happened.
+
+    ``fingerprint`` is stable across variants of the same failure (other ids, line numbers,
+    memory sizes): exception type + normalised message + top application frame.
+    """
+
+    type: Literal["error_signature"] = "error_signature"
+    fingerprint: str
+    exception_type: str | None = None
+    message: str
+    frame: str | None = None
+    count: int
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    revisions: tuple[str, ...] = ()
+    http_statuses: tuple[int, ...] = ()
+    sample: str
+    before_deploy: bool = False
+
+
+Evidence = Annotated[
+    FailedCondition | Observation | LogLine | ErrorSignature,
+    Field(discriminator="type"),
+]

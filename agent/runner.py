@@ -1,0 +1,104 @@
+"""Runs checks concurrently, each under its own deadline; every outcome becomes a result.
+
+Nothing a check does can raise into the runner or hold the run past the check's timeout: an
+exception becomes UNKNOWN with the reason, and a check still running at its deadline is
+cancelled and abandoned (after a short grace, even if it swallows the cancellation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from prodguardian.check import Check
+from prodguardian.context import CheckContext, HttpClient
+from prodguardian.deploy import ActiveDeploy
+from prodguardian.errors import CheckError
+from prodguardian.result import CheckResult, CheckRun
+
+#: How long a cancelled check gets to clean up before it is abandoned.
+CANCEL_GRACE_S = 0.5
+
+OnDone = Callable[[CheckRun], None]
+
+
+async def run_checks(
+    checks: Sequence[Check[Any]],
+    *,
+    concurrency: int = 500,
+    deploy: ActiveDeploy | None = None,
+    on_done: OnDone | None = None,
+) -> list[CheckRun]:
+    """Run ``checks`` with at most ``concurrency`` at once; results in the order given."""
+    limit = asyncio.Semaphore(concurrency)
+    http = HttpClient()
+
+    async def one(check: Check[Any]) -> CheckRun:
+        async with limit:
+            run = await _run_one(check, http=http, deploy=deploy)
+        if on_done is not None:
+            on_done(run)
+        return run
+
+    try:
+        return list(await asyncio.gather(*(one(c) for c in checks)))
+    finally:
+        await http.close()
+
+
+async def _run_one(check: Check[Any], *, http: HttpClient, deploy: ActiveDeploy | None) -> CheckRun:
+    started_at = datetime.now(UTC)
+    start = time.perf_counter()
+    ctx = CheckContext(timeout_s=check.timeout_s, http=http, now=started_at, deploy=deploy)
+    task = asyncio.create_task(check.run(ctx), name=f"check:{check.name}")
+    try:
+        done, _ = await asyncio.wait({task}, timeout=check.timeout_s)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task in done:
+        result = _result_of(task)
+    else:
+        await _abandon(task)
+        result = CheckResult.unknown(
+            f"did not finish within its {check.timeout_s:g} s timeout; abandoned"
+        )
+    return CheckRun(
+        name=check.name,
+        kind=check.kind,
+        started_at=started_at,
+        duration_s=time.perf_counter() - start,
+        result=result,
+    )
+
+
+def _result_of(task: asyncio.Task[CheckResult]) -> CheckResult:
+    try:
+        result = task.result()
+    except CheckError as exc:
+        return CheckResult.unknown(str(exc))
+    except asyncio.CancelledError:
+        return CheckResult.unknown("the check cancelled itself")
+    except Exception as exc:
+        return CheckResult.unknown(f"the check crashed: {type(exc).__name__}: {exc}")
+    if not isinstance(result, CheckResult):
+        return CheckResult.unknown(
+            f"the check returned {type(result).__name__}, not a CheckResult (a plugin bug)"
+        )
+    return result
+
+
+async def _abandon(task: asyncio.Task[CheckResult]) -> None:
+    task.cancel()
+    await asyncio.wait({task}, timeout=CANCEL_GRACE_S)
+    if not task.done():
+        # It ignores cancellation; let it finish in the background, its outcome discarded.
+        task.add_done_callback(_discard_outcome)
+
+
+def _discard_outcome(task: asyncio.Task[CheckResult]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -1,0 +1,1 @@
+"""ProdGuardian's built-in check kinds, registered under the ``prodguardian.checks`` group."""
