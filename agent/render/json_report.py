@@ -1,8 +1,8 @@
-"""The report as JSON, and the JSON Schema that documents that form (docs/report.schema.json)."""
+"""The report as JSON, and the JSON Schema that documents that form (docs/report.schema.json,
+written by `make schema`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from prodguardian.report import Report
@@ -19,12 +19,3 @@ def report_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "ProdGuardian report"
     return schema
-
-
-def main() -> None:
-    """Print the schema; ``make schema`` writes it to docs/report.schema.json."""
-    print(json.dumps(report_json_schema(), indent=2, sort_keys=True))
-
-
-if __name__ == "__main__":
-    main()

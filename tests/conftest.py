@@ -1,0 +1,19 @@
+"""Fixtures for every test: an environment that the developer's own shell cannot leak into."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+#: Prefixes of variables that change ProdGuardian's behaviour; tests start without them.
+_ISOLATED_PREFIXES = ("PRODGUARDIAN_", "SLACK_", "OTEL_", "GOOGLE_", "DEMO_TARGET_URL")
+#: Kept: they say how the test run itself must behave.
+_KEPT = frozenset({"PRODGUARDIAN_REQUIRE_POSTGRES"})
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(_ISOLATED_PREFIXES) and name not in _KEPT:
+            monkeypatch.delenv(name)

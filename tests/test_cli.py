@@ -1,0 +1,140 @@
+"""The command line, run as a real process against the demo's stand-in service."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from prodguardian.demo.target import RunningTarget
+from prodguardian.render import report_json_schema
+
+DEMO_CONFIG = Path(__file__).parents[1] / "config" / "demo.yaml"
+
+
+@pytest.fixture
+def target() -> Iterator[RunningTarget]:
+    with RunningTarget() as running:
+        yield running
+
+
+def prodguardian(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DEMO_TARGET_URL"}
+    if url is not None:
+        env["DEMO_TARGET_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "prodguardian.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_healthy_service_exits_0_with_a_table(target: RunningTarget) -> None:
+    done = prodguardian("check", "-c", str(DEMO_CONFIG), url=target.url)
+    assert done.returncode == 0, done.stderr
+    assert "OK" in done.stdout
+    for name in ("api-health", "liveness", "readiness"):
+        assert name in done.stdout
+
+
+def test_json_output_follows_the_documented_schema(target: RunningTarget) -> None:
+    done = prodguardian("check", "-c", str(DEMO_CONFIG), "--json", url=target.url)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    jsonschema.validate(report, report_json_schema())
+    assert report["status"] == "OK"
+    assert report["service"] == "emergence-app"
+
+
+def test_a_database_down_is_critical_with_the_failed_condition(target: RunningTarget) -> None:
+    target.state.db_up = False
+    done = prodguardian("check", "-c", str(DEMO_CONFIG), "--json", url=target.url)
+    assert done.returncode == 2, done.stderr
+    report = json.loads(done.stdout)
+    by_name = {c["name"]: c["result"] for c in report["checks"]}
+    assert by_name["api-health"]["status"] == "OK"
+    assert by_name["liveness"]["status"] == "DEGRADED"
+    assert by_name["readiness"]["status"] == "CRITICAL"
+    conditions = [e for e in by_name["readiness"]["evidence"] if e["type"] == "condition"]
+    assert any("db" in e["condition"] and "down" in e["actual"] for e in conditions)
+
+
+def test_a_service_that_is_gone_is_critical(target: RunningTarget) -> None:
+    url = target.url
+    target.stop()
+    done = prodguardian("check", "-c", str(DEMO_CONFIG), "--json", url=url)
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stdout)["status"] == "CRITICAL"
+
+
+def test_only_runs_the_named_check(target: RunningTarget) -> None:
+    done = prodguardian(
+        "check", "-c", str(DEMO_CONFIG), "--json", "--only", "readiness", url=target.url
+    )
+    assert done.returncode == 0, done.stderr
+    assert [c["name"] for c in json.loads(done.stdout)["checks"]] == ["readiness"]
+
+
+def test_an_unknown_check_name_exits_3(target: RunningTarget) -> None:
+    done = prodguardian("check", "-c", str(DEMO_CONFIG), "--only", "nope", url=target.url)
+    assert done.returncode == 3
+    assert "no check named 'nope'" in done.stderr
+
+
+def test_a_bad_config_exits_3_naming_file_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(DEMO_CONFIG.read_text().replace("    expect:\n", "    expct:\n", 1))
+    done = prodguardian("check", "-c", str(bad))
+    assert done.returncode == 3
+    assert f"config error: {bad}" in done.stderr
+    assert "checks[0].expct: unknown key 'expct' (did you mean 'expect'?)" in done.stderr
+    assert prodguardian("config", "validate", "-c", str(bad)).returncode == 3
+
+
+def test_a_missing_env_var_exits_3(tmp_path: Path) -> None:
+    config = tmp_path / "env.yaml"
+    config.write_text(
+        DEMO_CONFIG.read_text().replace(
+            "${DEMO_TARGET_URL:-http://127.0.0.1:8765}", "${PG_TEST_TARGET}"
+        )
+    )
+    done = prodguardian("config", "validate", "-c", str(config))
+    assert done.returncode == 3
+    assert "environment variable PG_TEST_TARGET is not set" in done.stderr
+
+
+def test_config_validate_accepts_the_shipped_configs() -> None:
+    for path in (DEMO_CONFIG, DEMO_CONFIG.with_name("prodguardian.example.yaml")):
+        done = prodguardian("config", "validate", "-c", str(path))
+        assert done.returncode == 0, done.stderr
+        assert "valid" in done.stdout
+
+
+def test_usage_errors_exit_3() -> None:
+    done = prodguardian("check", "--no-such-flag")
+    assert done.returncode == 3
+    assert "No such option" in done.stderr
+
+
+def test_the_demo_target_flips_state_over_http(target: RunningTarget) -> None:
+    request = urllib.request.Request(
+        f"{target.url}/_demo/state",
+        data=b'{"db": "down"}',
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert json.load(response) == {"db": "down", "slow_ms": 0}
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"{target.url}/ready", timeout=5)
+    assert caught.value.code == 503
