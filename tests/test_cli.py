@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,17 +123,3 @@ def test_usage_errors_exit_3() -> None:
     done = prodguardian("check", "--no-such-flag")
     assert done.returncode == 3
     assert "No such option" in done.stderr
-
-
-def test_the_demo_target_flips_state_over_http(target: RunningTarget) -> None:
-    request = urllib.request.Request(
-        f"{target.url}/_demo/state",
-        data=b'{"db": "down"}',
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        assert json.load(response) == {"db": "down", "slow_ms": 0}
-    with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(f"{target.url}/ready", timeout=5)
-    assert caught.value.code == 503
