@@ -24,8 +24,11 @@ def target() -> Iterator[RunningTarget]:
         yield running
 
 
-def prodguardian(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
+def prodguardian(
+    *args: str, url: str | None = None, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DEMO_TARGET_URL"}
+    env.update(extra_env or {})
     if url is not None:
         env["DEMO_TARGET_URL"] = url
     return subprocess.run(
@@ -113,10 +116,13 @@ def test_a_missing_env_var_exits_3(tmp_path: Path) -> None:
 
 
 def test_config_validate_accepts_the_shipped_configs() -> None:
+    # The example reads a probe's Authorization header from this variable.
+    secret = {"PROBE_AUTH_HEADER": "Bearer s3cr3t-value"}
     for path in (DEMO_CONFIG, DEMO_CONFIG.with_name("prodguardian.example.yaml")):
-        done = prodguardian("config", "validate", "-c", str(path))
+        done = prodguardian("config", "validate", "-c", str(path), extra_env=secret)
         assert done.returncode == 0, done.stderr
         assert "valid" in done.stdout
+        assert "s3cr3t" not in done.stdout + done.stderr
 
 
 def test_usage_errors_exit_3() -> None:
