@@ -1,0 +1,93 @@
+"""``prodguardian serve``: the HTTP server with Slack (``/check_prod``, buttons) and health."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import click
+
+from prodguardian.config import load_config
+
+DEFAULT_PORT = 8080
+
+
+@click.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="PRODGUARDIAN_CONFIG",
+    default="prodguardian.yaml",
+    show_default="$PRODGUARDIAN_CONFIG or ./prodguardian.yaml",
+    help="Config file.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    envvar="PORT",
+    default=DEFAULT_PORT,
+    show_default="$PORT or 8080",
+    help="Port to listen on (0: any free port, printed at start-up).",
+)
+@click.option(
+    "--socket-mode",
+    is_flag=True,
+    help="Receive Slack events over Socket Mode (SLACK_APP_TOKEN) instead of HTTP.",
+)
+@click.option("--access-log", is_flag=True, help="Log every HTTP request.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+def serve(
+    config_path: Path,
+    host: str,
+    port: int,
+    socket_mode: bool,
+    access_log: bool,
+    log_level: str,
+) -> int:
+    """Serve /check_prod (Slack) plus /healthz and /readyz until stopped.
+
+    Secrets come from the environment only: SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET (HTTP)
+    or SLACK_APP_TOKEN (Socket Mode); SLACK_API_URL overrides the Slack Web API base URL.
+    """
+    # Imported here so that `prodguardian check` does not pay for loading the server stack.
+    from prodguardian.server.app import create_app
+    from prodguardian.server.run import ServerStartError, serve_forever
+    from prodguardian.slack.errors import SlackSettingsError
+    from prodguardian.slack.runtime import SlackRuntime
+    from prodguardian.slack.settings import SlackSettings
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    loaded = load_config(config_path)
+    try:
+        settings = SlackSettings.from_env(socket_mode=socket_mode)
+    except SlackSettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    runtime = SlackRuntime(loaded, settings, socket_mode=socket_mode)
+    app = create_app(runtime)
+
+    def listening(url: str) -> None:
+        events = " (Slack over Socket Mode)" if socket_mode else f", Slack at {url}/slack/events"
+        click.echo(f"prodguardian: listening on {url}{events}", err=True)
+
+    async def run() -> None:
+        await runtime.preflight()
+        await serve_forever(
+            app, host=host, port=port, access_log=access_log, on_listening=listening
+        )
+
+    try:
+        asyncio.run(run())
+    except (SlackSettingsError, ServerStartError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    return 0

@@ -1,0 +1,93 @@
+"""The FastAPI app: ``/healthz``, ``/readyz``, Slack at ``POST /slack/events``, and room for more.
+
+Later parts add their routers (``POST /v1/traces``, ``/metrics``, ``/api/status``) through
+``extra_routers``; nothing here needs to change for them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+
+from prodguardian import __version__
+from prodguardian.slack.runtime import SlackRuntime
+from prodguardian.telemetry.sdk import setup_telemetry
+from prodguardian.traces.receiver import ReceiverLimits, traces_router, watched_services
+
+log = logging.getLogger("prodguardian.server")
+
+SLACK_EVENTS_PATH = "/slack/events"
+
+
+def create_app(runtime: SlackRuntime, *, extra_routers: Sequence[APIRouter] = ()) -> FastAPI:
+    """The server's app. ``runtime`` holds the Slack side; its lifecycle follows the app's."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            try:
+                await runtime.aclose()
+            finally:
+                telemetry.shutdown()
+
+    app = FastAPI(
+        title="ProdGuardian",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.runtime = runtime
+    # Its own spans and metrics (exported per OTEL_*, and at /metrics), instrumented before
+    # start-up; the routers are added last (below), so extra_routers can take their paths.
+    telemetry = app.state.telemetry = setup_telemetry(app)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, object]:
+        """Liveness: the process answers."""
+        return {"ok": True, "version": __version__}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        """Readiness: the config is loaded and Slack accepted the bot token (auth.test)."""
+        problem = await runtime.verify_auth()
+        identity = runtime.identity
+        body: dict[str, object] = {
+            "ready": problem is None,
+            "checks": len(runtime.loaded.checks),
+            "slack": "socket mode" if runtime.socket_mode else "http",
+        }
+        if identity is not None:
+            body["slack_team"] = identity.team
+            body["slack_bot_user"] = identity.user_id
+        if problem is not None:
+            body["problem"] = problem
+        return JSONResponse(body, status_code=200 if problem is None else 503)
+
+    if not runtime.socket_mode:
+        handler = AsyncSlackRequestHandler(runtime.bolt)
+
+        async def slack_events(request: Request) -> Response:
+            """Slash commands and interactivity, verified by Bolt (bad signature → 401)."""
+            return await handler.handle(request)
+
+        # A plain Starlette route: Bolt reads the raw body itself, and skipping FastAPI's
+        # parameter machinery keeps the ack path short.
+        app.router.add_route(SLACK_EVENTS_PATH, slack_events, methods=["POST"])
+
+    for router in extra_routers:
+        app.include_router(router)
+    app.include_router(telemetry.metrics_router())
+    # The OTLP receiver feeding trace_latency and slo_burn; it takes the services they watch.
+    watched = watched_services(runtime.loaded.checks)
+    app.include_router(traces_router(limits=ReceiverLimits(services=watched)))
+    return app
