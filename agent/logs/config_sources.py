@@ -1,0 +1,112 @@
+"""The config's top-level ``log_sources:``: named, typed sources that checks refer to by name.
+
+::
+
+    log_sources:
+      prod-logs: {type: cloud_logging, project: emergence-469005}
+      local: {type: file, path: logs/app.jsonl}
+    checks:
+      - {name: errors, kind: log_errors, source: prod-logs}
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from prodguardian.check import Check
+from prodguardian.config.keypath import format_key_path
+from prodguardian.config.validation_errors import describe_validation_error
+from prodguardian.logs.source import LogSource, LogSourceRegistry
+
+SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+COMMON_KEYS = frozenset({"type"})
+
+
+def split_log_source_options(raw: dict[str, Any]) -> dict[str, Any]:
+    """Move each source's type-specific keys under ``options`` (as checks' go under params)."""
+    sources = raw.get("log_sources")
+    if not isinstance(sources, dict):
+        return raw
+    split: dict[str, Any] = {}
+    for name, entry in sources.items():
+        if isinstance(entry, dict) and "options" not in entry:
+            split[name] = {
+                **{k: v for k, v in entry.items() if k in COMMON_KEYS},
+                "options": {k: v for k, v in entry.items() if k not in COMMON_KEYS},
+            }
+        else:
+            split[name] = entry
+    return {**raw, "log_sources": split}
+
+
+def build_log_sources(
+    specs: Mapping[str, Any],
+    checks: Sequence[Check[Any]],
+    *,
+    base_dir: Path,
+    registry: LogSourceRegistry | None = None,
+) -> tuple[dict[str, LogSource], list[tuple[str, str]]]:
+    """The sources, and ``(key path, problem)`` for every bad source or dangling reference.
+
+    ``specs`` maps a name to an object with ``type`` and ``options`` (the config model).
+    """
+    problems: list[tuple[str, str]] = []
+    sources: dict[str, LogSource] = {}
+    if specs:
+        registry = registry or LogSourceRegistry.from_entry_points()
+    for name, spec in specs.items():
+        at: tuple[str | int, ...] = ("log_sources", name)
+        if not SOURCE_NAME.match(name):
+            problems.append(
+                (format_key_path(at), "a source name uses letters, digits, '.', '_' or '-'")
+            )
+            continue
+        assert registry is not None
+        kind = registry.get(spec.type)
+        if kind is None:
+            close = difflib.get_close_matches(spec.type, registry.kinds(), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                (
+                    format_key_path((*at, "type")),
+                    f"unknown log source type {spec.type!r}{hint}; installed: "
+                    f"{', '.join(registry.kinds()) or 'none'}",
+                )
+            )
+            continue
+        try:
+            options = kind.Config.model_validate(spec.options)
+        except ValidationError as exc:
+            problems += describe_validation_error(
+                exc, model=kind.Config, prefix=at, extra_known=COMMON_KEYS
+            )
+            continue
+        sources[name] = kind.from_config(options, base_dir=base_dir)
+    problems += _dangling(specs, checks)
+    return sources, problems
+
+
+def _dangling(specs: Mapping[str, Any], checks: Sequence[Check[Any]]) -> list[tuple[str, str]]:
+    problems = []
+    for index, check in enumerate(checks):
+        if not getattr(type(check), "uses_log_source", False):
+            continue
+        name = getattr(check.params, "source", None)
+        if not isinstance(name, str) or name in specs:
+            continue
+        close = difflib.get_close_matches(name, list(specs), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join(sorted(specs)) or "none; add a log_sources: section"
+        problems.append(
+            (
+                format_key_path(("checks", index, "source")),
+                f"no log source named {name!r}{hint}; configured: {known}",
+            )
+        )
+    return problems

@@ -1,0 +1,1 @@
+"""Built-in log sources: ``file`` and ``cloud_logging``."""

@@ -1,0 +1,199 @@
+"""The ``cloud_logging`` log source: Google Cloud Logging through ``google-cloud-logging``.
+
+REST transport (``_use_grpc=False``), a filter built here (window, scope, and interest when no
+denominator is needed), transport-level retries. The client is synchronous, so a scan runs in
+a worker thread bounded by the check's deadline. Every failure becomes a
+:class:`~prodguardian.errors.SourceError` that says what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import requests
+from google.api_core import exceptions as api_errors
+from google.auth import default as default_credentials
+from google.auth import exceptions as auth_errors
+from google.auth.credentials import AnonymousCredentials, Credentials
+from google.cloud.logging import ASCENDING, Client
+from pydantic import BaseModel, ConfigDict, Field
+
+from prodguardian.errors import SourceError
+from prodguardian.logs.cloud_filter import build_filter
+from prodguardian.logs.entry import LogEntry
+from prodguardian.logs.query import LogQuery, Traffic
+from prodguardian.logs.scan_sink import EntryConsumer, ScanSink
+from prodguardian.logs.sources.cloud_transport import DeadlineExceededError, RetryingSession
+
+SCOPES = ("https://www.googleapis.com/auth/logging.read",)
+CHECK_EVERY = 256
+
+
+class CloudLoggingConfig(BaseModel):
+    """``type: cloud_logging`` options."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project: str = Field(min_length=1)
+    api_endpoint: str | None = None
+    """Another endpoint (an emulator or a local stand-in), e.g. ``http://127.0.0.1:8085``."""
+    anonymous: bool = False
+    """Send no credentials (only for an emulator or a stand-in)."""
+    resource_type: str | None = "cloud_run_revision"
+    filter: str | None = None
+    """Extra Logging-filter text ANDed to every query."""
+    page_size: int = Field(default=1000, ge=1, le=1000)
+    max_entries: int = Field(default=500_000, ge=1)
+    """Stop with an error past this many entries rather than read forever."""
+    max_retries: int = Field(default=4, ge=0, le=10)
+    backoff: float = Field(default=0.5, gt=0, le=30)
+    request_timeout: float = Field(default=30.0, gt=0, le=300)
+
+
+class CloudLoggingSource:
+    """One Cloud Logging project."""
+
+    Config: ClassVar[type[BaseModel]] = CloudLoggingConfig
+
+    def __init__(self, config: CloudLoggingConfig) -> None:
+        self.config = config
+        self.last_filter: str | None = None
+
+    @classmethod
+    def from_config(cls, config: CloudLoggingConfig, *, base_dir: Path) -> CloudLoggingSource:
+        return cls(config)
+
+    def __repr__(self) -> str:
+        where = self.config.api_endpoint or "logging.googleapis.com"
+        return f"<CloudLoggingSource project={self.config.project!r} at {where}>"
+
+    async def scan(self, query: LogQuery, consumer: EntryConsumer, *, deadline: float) -> Traffic:
+        sink = ScanSink(query, consumer, deadline=deadline)
+        remaining = max(deadline - time.monotonic(), 0.01)
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._scan, sink), remaining + 0.5)
+        except TimeoutError:
+            raise SourceError(self._timeout_message()) from None
+
+    def _scan(self, sink: ScanSink) -> Traffic:
+        cfg = self.config
+        flt = build_filter(sink.query, resource_type=cfg.resource_type, extra=cfg.filter)
+        self.last_filter = flt
+        session = RetryingSession(
+            self._credentials(),
+            deadline=sink.deadline,
+            max_retries=cfg.max_retries,
+            backoff_s=cfg.backoff,
+            request_timeout_s=cfg.request_timeout,
+        )
+        options = {"api_endpoint": cfg.api_endpoint} if cfg.api_endpoint else None
+        try:
+            client = Client(  # type: ignore[no-untyped-call]
+                project=cfg.project,
+                credentials=session.credentials,
+                _http=session,
+                _use_grpc=False,
+                client_options=options,
+            )
+            entries = client.list_entries(  # type: ignore[no-untyped-call]
+                resource_names=[f"projects/{cfg.project}"],
+                filter_=flt,
+                order_by=ASCENDING,
+                page_size=cfg.page_size,
+            )
+            for n, item in enumerate(entries, start=1):
+                if not n % CHECK_EVERY:
+                    sink.check_deadline(n)
+                if n > cfg.max_entries:
+                    raise SourceError(
+                        f"more than {cfg.max_entries:,} entries match in Cloud Logging; narrow "
+                        "the window or scope, or raise max_entries of the log source"
+                    )
+                entry = _to_entry(item)
+                if entry is None:
+                    sink.traffic.unreadable += 1
+                elif sink.query.window.contains(entry.timestamp):
+                    sink.offer(entry)
+        except SourceError:
+            raise
+        except Exception as exc:
+            raise SourceError(self._explain(exc, flt, session)) from exc
+        finally:
+            session.close()  # type: ignore[no-untyped-call]
+        return sink.finish()
+
+    def _credentials(self) -> Credentials:
+        if self.config.anonymous:
+            return AnonymousCredentials()  # type: ignore[no-untyped-call]
+        try:
+            credentials, _ = default_credentials(scopes=SCOPES)
+        except auth_errors.DefaultCredentialsError as exc:
+            raise SourceError(
+                "no Google credentials found for Cloud Logging: run `gcloud auth "
+                "application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a "
+                f"service-account key file ({exc})"
+            ) from exc
+        result: Credentials = credentials
+        return result
+
+    def _timeout_message(self) -> str:
+        return (
+            "Cloud Logging did not answer within the check's timeout; raise the check's "
+            "timeout or narrow its window"
+        )
+
+    def _explain(self, exc: Exception, flt: str, session: RetryingSession) -> str:
+        project = self.config.project
+        where = self.config.api_endpoint or "logging.googleapis.com"
+        # A 401 makes the session refresh its credentials; when that fails, so did they.
+        refused = auth_errors.RefreshError | auth_errors.InvalidOperation
+        if isinstance(exc, api_errors.Unauthenticated | refused):
+            return (
+                "Cloud Logging rejected the credentials (401): refresh them with `gcloud auth "
+                "application-default login` or point GOOGLE_APPLICATION_CREDENTIALS at a valid key"
+            )
+        if isinstance(exc, api_errors.Forbidden | api_errors.PermissionDenied):
+            return (
+                f"permission denied reading logs of project {project!r} (403): grant the caller "
+                "roles/logging.viewer on that project, and check that the project id is right"
+            )
+        if isinstance(exc, api_errors.NotFound):
+            return f"Cloud Logging does not know project {project!r} (404): check the project id"
+        if isinstance(exc, api_errors.BadRequest):
+            return f"Cloud Logging rejected the query (400): {exc.message}; filter sent:\n{flt}"
+        if isinstance(exc, api_errors.TooManyRequests | api_errors.ServerError):
+            return (
+                f"Cloud Logging kept failing ({exc.code}) after {session.retries} retries; "
+                "it is rate-limiting or unavailable, try again later"
+            )
+        if isinstance(exc, DeadlineExceededError | requests.Timeout):
+            return self._timeout_message()
+        if isinstance(exc, requests.ConnectionError):
+            return (
+                f"cannot reach Cloud Logging at {where}: {_short(exc)}; check the network, "
+                "a proxy, or the source's api_endpoint"
+            )
+        if isinstance(exc, auth_errors.GoogleAuthError):
+            return f"Google credentials failed ({_short(exc)}): refresh or replace them"
+        if isinstance(exc, ValueError | KeyError | TypeError | json.JSONDecodeError):
+            return (
+                f"Cloud Logging at {where} answered something that is not a list of log "
+                f"entries ({type(exc).__name__}: {_short(exc)}); check api_endpoint"
+            )
+        return f"reading Cloud Logging failed: {type(exc).__name__}: {_short(exc)}"
+
+
+def _to_entry(item: Any) -> LogEntry | None:
+    try:
+        return LogEntry.from_json(item.to_api_repr())
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"
