@@ -1,0 +1,1 @@
+"""The built-in runbook library: Markdown files with YAML front matter, shipped as package data."""
