@@ -9,17 +9,23 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 
 from prodguardian import __version__
+from prodguardian.cli_runbooks import runbooks
+from prodguardian.cli_serve import serve
 from prodguardian.config import load_config
+from prodguardian.deploy import ActiveDeploy, DeploySource
 from prodguardian.engine import run_report
 from prodguardian.errors import ConfigError, RegistryError
+from prodguardian.logs.entry import parse_timestamp
 from prodguardian.render import render_json, render_terminal
 from prodguardian.result import CheckRun
+from prodguardian.runbooks import library_for_config
 
 EXIT_USAGE = 3
 DEFAULT_CONFIG = "prodguardian.yaml"
@@ -41,15 +47,45 @@ def cli() -> None:
     """ProdGuardian: checks a production service and says OK, DEGRADED or CRITICAL."""
 
 
+def _deploy_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a time; use ISO 8601 such as 2025-10-11T12:21:00Z"
+        ) from None
+
+
 @cli.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("--only", multiple=True, metavar="NAME", help="Run only this check (repeatable).")
-def check(config_path: Path, as_json: bool, only: tuple[str, ...]) -> int:
+@click.option(
+    "--since-deploy",
+    metavar="TIME",
+    callback=_deploy_time,
+    help="When the active deploy went out (ISO 8601, e.g. 2025-10-11T12:21:00Z; UTC if no "
+    "offset): log checks judge the errors since then.",
+)
+@click.option("--revision", metavar="NAME", help="The active revision (Cloud Run revision name).")
+def check(
+    config_path: Path,
+    as_json: bool,
+    only: tuple[str, ...],
+    since_deploy: datetime | None,
+    revision: str | None,
+) -> int:
     """Run the checks once and print the report.
 
     Exit code: 0 OK, 1 DEGRADED, 2 CRITICAL, 3 UNKNOWN or config error.
     """
+    deploy = None
+    if since_deploy is not None or revision:
+        deploy = ActiveDeploy(
+            revision=revision or None, since=since_deploy, source=DeploySource.COMMAND_LINE
+        )
     loaded = load_config(config_path)
     checks = loaded.select(list(only))
     stderr = Console(stderr=True)
@@ -62,7 +98,7 @@ def check(config_path: Path, as_json: bool, only: tuple[str, ...]) -> int:
             finished += 1
             spinner.update(f"Running checks… {finished}/{len(checks)} done ({run.name})")
 
-        report = asyncio.run(run_report(loaded, checks, on_done=on_done))
+        report = asyncio.run(run_report(loaded, checks, deploy=deploy, on_done=on_done))
 
     if as_json:
         click.echo(render_json(report))
@@ -79,11 +115,19 @@ def config_group() -> None:
 @config_group.command("validate")
 @config_option
 def config_validate(config_path: Path) -> int:
-    """Check a config file without running anything; exit 3 if it is invalid."""
+    """Check a config file and the runbooks it uses without running anything; exit 3 if invalid."""
     loaded = load_config(config_path)
+    library = library_for_config(loaded)
     names = ", ".join(c.name for c in loaded.checks)
-    click.echo(f"{config_path}: valid, {len(loaded.checks)} checks ({names})")
+    click.echo(
+        f"{config_path}: valid, {len(loaded.checks)} checks ({names}), "
+        f"{len(library.runbooks)} runbooks"
+    )
     return 0
+
+
+cli.add_command(serve)
+cli.add_command(runbooks)
 
 
 def main(argv: list[str] | None = None) -> None:

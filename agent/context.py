@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from prodguardian.deploy import ActiveDeploy
+
+if TYPE_CHECKING:
+    from prodguardian.logs.source import LogSource
+    from prodguardian.traces.store import TraceStore
 
 
 class HttpClient:
@@ -44,3 +50,7 @@ class CheckContext:
     http: HttpClient
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     deploy: ActiveDeploy | None = None
+    log_sources: Mapping[str, LogSource] = field(default_factory=dict)
+    """The configured log sources by name (``log_sources:`` in the config)."""
+    trace_store: TraceStore | None = None
+    """The OTLP receiver's store; None means the process's shared one (``serve``'s receiver)."""

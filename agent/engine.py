@@ -10,6 +10,7 @@ from prodguardian.check import Check
 from prodguardian.config.loader import LoadedConfig
 from prodguardian.deploy import ActiveDeploy
 from prodguardian.report import Report, build_report
+from prodguardian.runbooks import correlate, library_for_config
 from prodguardian.runner import OnDone, run_checks
 
 
@@ -28,11 +29,15 @@ async def run_report(
         concurrency=loaded.config.runner.concurrency,
         deploy=deploy,
         on_done=on_done,
+        log_sources=loaded.log_sources,
     )
-    return build_report(
+    report = build_report(
         runs,
         service=loaded.config.service.name,
         started_at=started_at,
         finished_at=datetime.now(UTC),
         deploy=deploy,
     )
+    library = library_for_config(loaded)
+    findings = correlate(report, library.matcher, service=loaded.config.service)
+    return report.model_copy(update={"runbooks": findings})

@@ -65,9 +65,49 @@ class ErrorSignature(_Evidence):
     http_statuses: tuple[int, ...] = ()
     sample: str
     before_deploy: bool = False
+    frames: tuple[str, ...] = ()
+    """Every frame of the traceback, outermost first (``path/to/module.py in function``)."""
+    level: Literal["error", "warning"] = "error"
+    """Errors drive a log check's status; warnings are reported apart (unless configured)."""
+    severity: str | None = None
+    """The highest log severity seen (``ERROR``, ``WARNING``...)."""
+
+
+class SlowRoute(_Evidence):
+    """One route's latency and errors over a window, from spans, with traces worth opening."""
+
+    type: Literal["slow_route"] = "slow_route"
+    service: str
+    route: str
+    count: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    window_s: float
+    status: Status
+    reason: str = ""
+    """Which threshold it crossed, e.g. ``p95 1,820 ms > 1,000 ms``; empty when within."""
+    example_trace_ids: tuple[str, ...] = ()
+
+
+class BurnRate(_Evidence):
+    """How fast an SLO's error budget burns over one window (1.0 = exactly on budget)."""
+
+    type: Literal["burn_rate"] = "burn_rate"
+    window_s: float
+    requests: int
+    errors: int
+    burn_rate: float
+    threshold: float
+    """The burn rate at which this window's alert rule fires."""
+    alert: Literal["page", "ticket"]
+    firing: bool
+    budget_remaining: float
+    """Share of the whole period's error budget left (negative once overspent)."""
 
 
 Evidence = Annotated[
-    FailedCondition | Observation | LogLine | ErrorSignature,
+    FailedCondition | Observation | LogLine | ErrorSignature | SlowRoute | BurnRate,
     Field(discriminator="type"),
 ]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from prodguardian.deploy import ActiveDeploy
 from prodguardian.result import CheckRun
+from prodguardian.runbooks.findings import RunbookFinding
 from prodguardian.status import Status, overall_status
 
 SCHEMA_VERSION = 1
@@ -31,6 +32,8 @@ class Report(BaseModel):
     unverified: tuple[str, ...] = ()
     """Names of the checks that could not run (UNKNOWN): what this report cannot vouch for."""
     deploy: ActiveDeploy | None = None
+    runbooks: tuple[RunbookFinding, ...] = ()
+    """Runbooks that match what failed, best first, then failures no runbook covers."""
 
     @property
     def exit_code(self) -> int:
@@ -68,9 +71,7 @@ def summarize(runs: Sequence[CheckRun], unverified: Sequence[str] = ()) -> str:
     failing = [r for r in runs if r.status in (Status.DEGRADED, Status.CRITICAL)]
     parts = [f"{len(runs) - len(failing) - len(unverified)}/{len(runs)} checks OK"]
     if failing:
-        parts.append(
-            "failing: " + ", ".join(f"{r.name} ({r.status.value})" for r in failing)
-        )
+        parts.append("failing: " + ", ".join(f"{r.name} ({r.status.value})" for r in failing))
     if unverified:
         parts.append("could not verify: " + ", ".join(unverified))
     return "; ".join(parts)

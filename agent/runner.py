@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,9 @@ from prodguardian.check import Check
 from prodguardian.context import CheckContext, HttpClient
 from prodguardian.deploy import ActiveDeploy
 from prodguardian.errors import CheckError
+from prodguardian.logs.source import LogSource
 from prodguardian.result import CheckResult, CheckRun
+from prodguardian.telemetry import instruments as telemetry
 
 #: How long a cancelled check gets to clean up before it is abandoned.
 CANCEL_GRACE_S = 0.5
@@ -31,28 +33,47 @@ async def run_checks(
     concurrency: int = 500,
     deploy: ActiveDeploy | None = None,
     on_done: OnDone | None = None,
+    log_sources: Mapping[str, LogSource] | None = None,
 ) -> list[CheckRun]:
     """Run ``checks`` with at most ``concurrency`` at once; results in the order given."""
     limit = asyncio.Semaphore(concurrency)
     http = HttpClient()
+    tel = telemetry.current()  # no-op spans and metrics unless telemetry is set up
 
     async def one(check: Check[Any]) -> CheckRun:
         async with limit:
-            run = await _run_one(check, http=http, deploy=deploy)
+            with tel.check_span(check.name, check.kind) as span:
+                run = await _run_one(check, http=http, deploy=deploy, log_sources=log_sources or {})
+                tel.record_check(span, run)
         if on_done is not None:
             on_done(run)
         return run
 
     try:
-        return list(await asyncio.gather(*(one(c) for c in checks)))
+        with tel.run_span(checks=len(checks)) as span:
+            runs = list(await asyncio.gather(*(one(c) for c in checks)))
+            tel.record_run(span, runs)
+            return runs
     finally:
         await http.close()
 
 
-async def _run_one(check: Check[Any], *, http: HttpClient, deploy: ActiveDeploy | None) -> CheckRun:
+async def _run_one(
+    check: Check[Any],
+    *,
+    http: HttpClient,
+    deploy: ActiveDeploy | None,
+    log_sources: Mapping[str, LogSource],
+) -> CheckRun:
     started_at = datetime.now(UTC)
     start = time.perf_counter()
-    ctx = CheckContext(timeout_s=check.timeout_s, http=http, now=started_at, deploy=deploy)
+    ctx = CheckContext(
+        timeout_s=check.timeout_s,
+        http=http,
+        now=started_at,
+        deploy=deploy,
+        log_sources=log_sources,
+    )
     task = asyncio.create_task(check.run(ctx), name=f"check:{check.name}")
     try:
         done, _ = await asyncio.wait({task}, timeout=check.timeout_s)

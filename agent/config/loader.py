@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from prodguardian.config.keypath import format_key_path
 from prodguardian.config.models import CHECK_SPEC_KEYS, CheckSpec, Config
 from prodguardian.config.validation_errors import describe_validation_error
 from prodguardian.errors import ConfigError
+from prodguardian.logs.config_sources import build_log_sources, split_log_source_options
+from prodguardian.logs.source import LogSource
 from prodguardian.registry import CheckRegistry
 
 
@@ -36,6 +38,7 @@ class LoadedConfig:
     path: Path
     config: Config
     checks: tuple[Check[Any], ...]
+    log_sources: Mapping[str, LogSource] = field(default_factory=dict)
 
     def select(self, names: list[str]) -> tuple[Check[Any], ...]:
         """The checks named, in config order; an unknown name is a ConfigError."""
@@ -65,9 +68,15 @@ def load_config(
         raw = interpolate(raw, os.environ if env is None else env)
     except (MissingVariableError, BadReferenceError) as exc:
         raise ConfigError(str(exc), path=path, key=exc.key) from None
-    config = _validate(path, _split_check_params(raw))
+    config = _validate(path, split_log_source_options(_split_check_params(raw)))
     registry = registry if registry is not None else CheckRegistry.from_entry_points()
-    return LoadedConfig(path=path, config=config, checks=_build_checks(path, config, registry))
+    checks = _build_checks(path, config, registry)
+    sources, problems = build_log_sources(
+        config.log_sources, checks, base_dir=path.resolve().parent
+    )
+    if problems:
+        raise _config_error(path, problems)
+    return LoadedConfig(path=path, config=config, checks=checks, log_sources=sources)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from prodguardian.config.duration import Duration
 
@@ -35,6 +43,67 @@ class RunnerConfig(_Model):
     """The timeout of a check that sets none."""
 
 
+class RunbooksConfig(_Model):
+    """Where runbooks come from: the built-in library and the user's own directories."""
+
+    directories: tuple[str, ...] = ()
+    """Directories of runbook files, relative to the config file; later ones win on equal ids."""
+    builtin: bool = True
+    """Load the built-in runbooks (a user runbook with the same id replaces a built-in one)."""
+
+
+_SLACK_SECRET_KEYS = {
+    "bot_token": "SLACK_BOT_TOKEN",
+    "token": "SLACK_BOT_TOKEN",
+    "signing_secret": "SLACK_SIGNING_SECRET",
+    "app_token": "SLACK_APP_TOKEN",
+}
+
+
+class SlackConfig(_Model):
+    """Slack: where alerts go, how /check_prod answers, who may change things.
+
+    Tokens and the signing secret are never read from the file: they come from the environment
+    (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN; SLACK_API_URL for the API base URL).
+    """
+
+    alerts_channel: str | None = None
+    """Channel id (C…) that background alerts post to."""
+    response_type: Literal["in_channel", "ephemeral"] = "in_channel"
+    """How /check_prod posts its report: for the whole channel, or only for the caller."""
+    allowed_users: tuple[str, ...] = ()
+    """User ids (U…/W…) allowed to run mutating commands (deploy, done, ack, silence)."""
+    allowed_user_groups: tuple[str, ...] = ()
+    """User group ids (S…) whose members may run mutating commands."""
+    allowed_channels: tuple[str, ...] = ()
+    """Channel ids where anyone may run mutating commands."""
+
+    @field_validator("allowed_users", "allowed_user_groups", "allowed_channels")
+    @classmethod
+    def _are_slack_ids(cls, ids: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        prefixes = {"allowed_users": "UW", "allowed_user_groups": "S", "allowed_channels": "CG"}
+        first = prefixes[str(info.field_name)]
+        for value in ids:
+            if not re.fullmatch(rf"[{first}][A-Z0-9]{{2,}}", value):
+                raise ValueError(
+                    f"{value!r} is not a Slack id; expected an id starting with "
+                    f"{' or '.join(first)} (copy it from the profile or channel details in Slack)"
+                )
+        return ids
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secrets_in_the_file(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, variable in _SLACK_SECRET_KEYS.items():
+                if key in data:
+                    raise ValueError(
+                        f"'{key}' must not be written in the config file; "
+                        f"set the environment variable {variable} instead"
+                    )
+        return data
+
+
 class CheckSpec(_Model):
     """One configured check: the common keys, and its kind's own parameters."""
 
@@ -45,11 +114,22 @@ class CheckSpec(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class LogSourceSpec(_Model):
+    """One named log source under ``log_sources:``: its ``type`` and that type's options."""
+
+    type: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class Config(_Model):
     """A whole ProdGuardian config file."""
 
     service: ServiceConfig = ServiceConfig()
     runner: RunnerConfig = RunnerConfig()
+    slack: SlackConfig = SlackConfig()
+    runbooks: RunbooksConfig = RunbooksConfig()
+    log_sources: dict[str, LogSourceSpec] = Field(default_factory=dict)
+    """Named log sources that log checks refer to (``source: prod-logs``)."""
     checks: list[CheckSpec] = Field(min_length=1)
 
     @field_validator("checks")
