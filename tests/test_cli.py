@@ -19,8 +19,17 @@ DEMO_CONFIG = Path(__file__).parents[1] / "config" / "demo.yaml"
 
 
 @pytest.fixture
-def target() -> Iterator[RunningTarget]:
-    with RunningTarget() as running:
+def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The stand-in's log file, which the demo config's `errors` check reads."""
+    path = tmp_path / "service.jsonl"
+    path.touch()
+    monkeypatch.setenv("DEMO_LOG_FILE", str(path))
+    return path
+
+
+@pytest.fixture
+def target(log_file: Path) -> Iterator[RunningTarget]:
+    with RunningTarget(log_path=log_file) as running:
         yield running
 
 
@@ -45,7 +54,7 @@ def test_a_healthy_service_exits_0_with_a_table(target: RunningTarget) -> None:
     done = prodguardian("check", "-c", str(DEMO_CONFIG), url=target.url)
     assert done.returncode == 0, done.stderr
     assert "OK" in done.stdout
-    for name in ("api-health", "liveness", "readiness"):
+    for name in ("api-health", "liveness", "readiness", "errors"):
         assert name in done.stdout
 
 
@@ -129,3 +138,17 @@ def test_usage_errors_exit_3() -> None:
     done = prodguardian("check", "--no-such-flag")
     assert done.returncode == 3
     assert "No such option" in done.stderr
+
+
+def test_config_validate_also_validates_the_runbooks_the_config_uses(tmp_path: Path) -> None:
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks" / "broken.md").write_text("---\nid: broken\n---\nbody\n")
+    config = tmp_path / "pg.yaml"
+    config.write_text(
+        "runbooks: {directories: [runbooks]}\n"
+        "checks:\n  - {name: a, kind: http, url: 'http://127.0.0.1:9/'}\n"
+    )
+    done = prodguardian("config", "validate", "-c", str(config))
+    assert done.returncode == 3
+    assert "broken.md" in done.stderr
+    assert "title: required key is missing" in done.stderr

@@ -1,7 +1,8 @@
 """A small stand-in for the production service: the health endpoints of the real one.
 
-Its state can be flipped at ``POST /_demo/state`` (``{"db": "down"}``, ``{"slow_ms": 1500}``), so
-the demo and the tests can show ProdGuardian a healthy and a degraded service.
+Its state can be flipped at ``POST /_demo/state`` (``{"db": "down"}``, ``{"slow_ms": 1500}``,
+``{"revision": "emergence-app-00043-fix"}``), so the demo and the tests can show ProdGuardian a
+healthy and a degraded service. Given a log file, it writes its logs there as Cloud Run would.
 """
 
 from __future__ import annotations
@@ -9,13 +10,19 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+
+from prodguardian.demo.service_log import ServiceLog
+
+FIRST_REVISION = "emergence-app-00042-dem"
 
 
 @dataclass
@@ -24,6 +31,7 @@ class TargetState:
 
     db_up: bool = True
     slow_ms: int = 0
+    revision: str = FIRST_REVISION
 
 
 class StateChange(BaseModel):
@@ -31,12 +39,32 @@ class StateChange(BaseModel):
 
     db: str | None = Field(default=None, pattern="^(up|down)$")
     slow_ms: int | None = Field(default=None, ge=0, le=60_000)
+    revision: str | None = Field(default=None, pattern="^[a-z0-9-]{1,63}$")
 
 
-def create_target_app(state: TargetState | None = None) -> FastAPI:
+def create_target_app(state: TargetState | None = None, log: ServiceLog | None = None) -> FastAPI:
     """The stand-in service's app, with the health endpoints of the real service."""
     state = state or TargetState()
     app = FastAPI(title="demo production service")
+
+    if log is not None:
+        service_log = log
+
+        @app.middleware("http")
+        async def log_request(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            started = time.perf_counter()
+            response = await call_next(request)
+            if not request.url.path.startswith("/_demo/"):
+                service_log.request(
+                    revision=state.revision,
+                    method=request.method,
+                    url=str(request.url),
+                    status=response.status_code,
+                    latency_s=time.perf_counter() - started,
+                )
+            return response
 
     async def pause() -> None:
         if state.slow_ms:
@@ -64,13 +92,28 @@ def create_target_app(state: TargetState | None = None) -> FastAPI:
         body = {"ok": state.db_up, "db": "up" if state.db_up else "down", "vector": "up"}
         return JSONResponse(body, status_code=200 if state.db_up else 503)
 
+    @app.get("/api/sessions/{session_id}")
+    async def load_session(session_id: str) -> JSONResponse:
+        await pause()
+        if not state.db_up:
+            if log is not None:
+                log.session_load_failed(revision=state.revision, session=session_id)
+            return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
+        return JSONResponse({"id": session_id, "messages": []})
+
     @app.post("/_demo/state")
     async def change_state(change: StateChange) -> dict[str, Any]:
         if change.db is not None:
             state.db_up = change.db == "up"
         if change.slow_ms is not None:
             state.slow_ms = change.slow_ms
-        return {"db": "up" if state.db_up else "down", "slow_ms": state.slow_ms}
+        if change.revision is not None:
+            state.revision = change.revision
+        return {
+            "db": "up" if state.db_up else "down",
+            "slow_ms": state.slow_ms,
+            "revision": state.revision,
+        }
 
     return app
 
@@ -78,10 +121,13 @@ def create_target_app(state: TargetState | None = None) -> FastAPI:
 class RunningTarget:
     """The stand-in served by uvicorn on 127.0.0.1 in a background thread."""
 
-    def __init__(self, *, port: int = 0, state: TargetState | None = None) -> None:
+    def __init__(
+        self, *, port: int = 0, state: TargetState | None = None, log_path: Path | None = None
+    ) -> None:
         self.state = state or TargetState()
+        log = ServiceLog(log_path) if log_path is not None else None
         config = uvicorn.Config(
-            create_target_app(self.state),
+            create_target_app(self.state, log),
             host="127.0.0.1",
             port=port,
             log_level="warning",
