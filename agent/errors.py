@@ -4,9 +4,16 @@
 
     ProdGuardianError
     ├── ConfigError            a config file cannot be read, parsed or validated
-    ├── RegistryError          a check kind is unknown, duplicated or broken
-    └── CheckError             a check could not run; the runner turns it into UNKNOWN
-        └── SourceError        a log or trace source failed (unreachable, auth, bad answer)
+    │   └── RunbookError       a runbook file is invalid (prodguardian.runbooks.loader)
+    ├── RegistryError          a plugin (check kind, log or trace source) is duplicated or broken
+    ├── CheckError             a check could not run; the runner turns it into UNKNOWN
+    │   └── SourceError        a log or trace source failed (unreachable, auth, bad answer)
+    ├── SlackError             Slack settings or delivery (prodguardian.slack.errors)
+    ├── UnknownItemError       no such follow-up, incident or check (prodguardian.slack.stores)
+    └── ServerStartError       ``serve`` cannot start (prodguardian.server.run)
+
+Errors that pydantic validators raise stay ``ValueError`` (interpolation, conditions): the loader
+turns them into one ConfigError naming the key.
 
 Library errors are translated at the boundary (``raise CheckError(...) from exc``), so callers
 only ever catch these.

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Mapping
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
+from typing import cast
 
 from pydantic import BaseModel
 
 from prodguardian.check import Check
-from prodguardian.errors import RegistryError
+from prodguardian.plugins import load_plugins, vet_all
 
 ENTRY_POINT_GROUP = "prodguardian.checks"
+WHAT = "check kind"
 
 CheckClass = type[Check[BaseModel]]
 
@@ -25,33 +27,14 @@ class CheckRegistry:
     """The check kinds ProdGuardian can run, by kind name."""
 
     def __init__(self, kinds: Mapping[str, CheckClass]) -> None:
-        for kind, cls in kinds.items():
-            _validate_plugin(kind, cls, origin=f"{cls.__module__}:{cls.__qualname__}")
+        vet_all(dict(kinds), what=WHAT, vet=vet_check_kind)
         self._kinds = dict(kinds)
 
     @classmethod
     def from_entry_points(cls, eps: Iterable[EntryPoint] | None = None) -> CheckRegistry:
         """Load every kind registered under :data:`ENTRY_POINT_GROUP`."""
-        found: dict[str, CheckClass] = {}
-        origins: dict[str, str] = {}
-        for ep in eps if eps is not None else entry_points(group=ENTRY_POINT_GROUP):
-            origin = _origin(ep)
-            if ep.name in found:
-                raise RegistryError(
-                    f"check kind {ep.name!r} is registered twice: by {origins[ep.name]} "
-                    f"and by {origin}; uninstall one of them"
-                )
-            try:
-                loaded = ep.load()
-            except Exception as exc:
-                raise RegistryError(
-                    f"check kind {ep.name!r} ({origin}) failed to import: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            _validate_plugin(ep.name, loaded, origin=origin)
-            found[ep.name] = loaded
-            origins[ep.name] = origin
-        return cls(found)
+        found = load_plugins(ENTRY_POINT_GROUP, what=WHAT, vet=vet_check_kind, eps=eps)
+        return cls({name: cast(CheckClass, kind) for name, kind in found.items()})
 
     def kinds(self) -> list[str]:
         return sorted(self._kinds)
@@ -60,26 +43,18 @@ class CheckRegistry:
         return self._kinds.get(kind)
 
 
-def _origin(ep: EntryPoint) -> str:
-    dist = getattr(ep, "dist", None)
-    package = f"package {dist.name}, " if dist is not None else ""
-    return f"{package}{ep.value}"
-
-
-def _validate_plugin(kind: str, obj: object, *, origin: str) -> None:
+def vet_check_kind(obj: object) -> str | None:
+    """What keeps ``obj`` from being a check kind, or None."""
     if not (inspect.isclass(obj) and issubclass(obj, Check)):
-        raise RegistryError(
-            f"check kind {kind!r} ({origin}) is not a subclass of prodguardian.check.Check"
-        )
+        return "is not a subclass of prodguardian.check.Check"
     if inspect.isabstract(obj):
-        raise RegistryError(f"check kind {kind!r} ({origin}) does not implement run()")
+        return "does not implement run()"
     params = getattr(obj, "Params", None)
     if not (inspect.isclass(params) and issubclass(params, BaseModel)):
-        raise RegistryError(
-            f"check kind {kind!r} ({origin}) has no Params model (a pydantic BaseModel subclass)"
-        )
+        return "has no Params model (a pydantic BaseModel subclass)"
     if params.model_config.get("extra") != "forbid":
-        raise RegistryError(
-            f"check kind {kind!r} ({origin}): Params must forbid unknown keys "
-            "(model_config = ConfigDict(extra='forbid')) so that typos are reported"
+        return (
+            "Params must forbid unknown keys (model_config = ConfigDict(extra='forbid')) "
+            "so that typos are reported"
         )
+    return None

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Mapping
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel
 
-from prodguardian.errors import RegistryError
 from prodguardian.logs.query import LogQuery, Traffic
 from prodguardian.logs.scan_sink import EntryConsumer
+from prodguardian.plugins import load_plugins, vet_all
 
 ENTRY_POINT_GROUP = "prodguardian.log_sources"
+WHAT = "log source kind"
 
 
 @runtime_checkable
@@ -50,29 +51,13 @@ class LogSourceRegistry:
     """The installed log source kinds, by name (``file``, ``cloud_logging``...)."""
 
     def __init__(self, kinds: Mapping[str, type[LogSourceKind]]) -> None:
-        for name, cls in kinds.items():
-            _validate(name, cls, origin=f"{cls.__module__}:{cls.__qualname__}")
+        vet_all(dict(kinds), what=WHAT, vet=vet_log_source_kind)
         self._kinds = dict(kinds)
 
     @classmethod
     def from_entry_points(cls, eps: Iterable[EntryPoint] | None = None) -> LogSourceRegistry:
-        found: dict[str, type[LogSourceKind]] = {}
-        for ep in eps if eps is not None else entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name in found:
-                raise RegistryError(
-                    f"log source kind {ep.name!r} is registered twice ({ep.value}); "
-                    "uninstall one of the packages that provide it"
-                )
-            try:
-                loaded = ep.load()
-            except Exception as exc:
-                raise RegistryError(
-                    f"log source kind {ep.name!r} ({ep.value}) failed to import: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            _validate(ep.name, loaded, origin=ep.value)
-            found[ep.name] = loaded
-        return cls(found)
+        found = load_plugins(ENTRY_POINT_GROUP, what=WHAT, vet=vet_log_source_kind, eps=eps)
+        return cls({name: cast(type[LogSourceKind], kind) for name, kind in found.items()})
 
     def kinds(self) -> list[str]:
         return sorted(self._kinds)
@@ -81,20 +66,17 @@ class LogSourceRegistry:
         return self._kinds.get(name)
 
 
-def _validate(name: str, obj: object, *, origin: str) -> None:
+def vet_log_source_kind(obj: object) -> str | None:
+    """What keeps ``obj`` from being a log source kind, or None."""
     if not inspect.isclass(obj):
-        raise RegistryError(f"log source kind {name!r} ({origin}) is not a class")
+        return "is not a class"
     config = getattr(obj, "Config", None)
     if not (inspect.isclass(config) and issubclass(config, BaseModel)):
-        raise RegistryError(
-            f"log source kind {name!r} ({origin}) has no Config model (a pydantic BaseModel)"
-        )
+        return "has no Config model (a pydantic BaseModel)"
     if config.model_config.get("extra") != "forbid":
-        raise RegistryError(
-            f"log source kind {name!r} ({origin}): Config must forbid unknown keys "
-            "(model_config = ConfigDict(extra='forbid'))"
-        )
+        return "Config must forbid unknown keys (model_config = ConfigDict(extra='forbid'))"
     if not callable(getattr(obj, "from_config", None)):
-        raise RegistryError(f"log source kind {name!r} ({origin}) has no from_config()")
+        return "has no from_config()"
     if not inspect.iscoroutinefunction(getattr(obj, "scan", None)):
-        raise RegistryError(f"log source kind {name!r} ({origin}) has no async scan()")
+        return "has no async scan()"
+    return None

@@ -20,12 +20,13 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel, ValidationError
 
 from prodguardian.context import CheckContext
-from prodguardian.errors import SourceError
+from prodguardian.errors import RegistryError, SourceError
+from prodguardian.plugins import load_plugins
 from prodguardian.traces.model import RequestCounts, RouteLatency
 
 ENTRY_POINT_GROUP = "prodguardian.trace_sources"
@@ -71,21 +72,27 @@ def source_kinds() -> dict[str, type[TraceSource]]:
 @functools.cache
 def _load_kinds() -> tuple[tuple[str, type[TraceSource]], ...]:
     # Cached: every check's params validation asks, and entry points do not change at run time.
-    found: dict[str, type[TraceSource]] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            cls = ep.load()
-        except Exception as exc:
-            raise ValueError(
-                f"trace source {ep.name!r} ({ep.value}) failed to import: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        if not (inspect.isclass(cls) and issubclass(cls, TraceSource)):
-            raise ValueError(f"trace source {ep.name!r} ({ep.value}) is not a TraceSource")
-        if cls.Params.model_config.get("extra") != "forbid":
-            raise ValueError(f"trace source {ep.name!r} ({ep.value}): Params must forbid extras")
-        found[ep.name] = cls
-    return tuple(found.items())
+    # Called from pydantic validators, so the registry's error is re-raised as a ValueError:
+    # it then lands on the check's ``source`` key in the config error.
+    try:
+        found = load_plugins(
+            ENTRY_POINT_GROUP,
+            what="trace source",
+            vet=vet_trace_source_kind,
+            eps=entry_points(group=ENTRY_POINT_GROUP),
+        )
+    except RegistryError as exc:
+        raise ValueError(str(exc)) from exc
+    return tuple((name, cast(type[TraceSource], kind)) for name, kind in found.items())
+
+
+def vet_trace_source_kind(obj: object) -> str | None:
+    """What keeps ``obj`` from being a trace source kind, or None."""
+    if not (inspect.isclass(obj) and issubclass(obj, TraceSource)):
+        return "is not a TraceSource"
+    if obj.Params.model_config.get("extra") != "forbid":
+        return "Params must forbid unknown keys (model_config = ConfigDict(extra='forbid'))"
+    return None
 
 
 def validate_source_spec(spec: object, *, need_counts: bool = False) -> dict[str, Any]:
