@@ -45,6 +45,13 @@ DEFAULT_PORT = 8080
     default="info",
     show_default=True,
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="json: one Cloud Logging entry per line on stdout, with trace ids; text: for a terminal.",
+)
 def serve(
     config_path: Path,
     host: str,
@@ -52,6 +59,7 @@ def serve(
     socket_mode: bool,
     access_log: bool,
     log_level: str,
+    log_format: str,
 ) -> int:
     """Serve /check_prod (Slack) plus /healthz and /readyz until stopped.
 
@@ -64,11 +72,18 @@ def serve(
     from prodguardian.slack.errors import SlackSettingsError
     from prodguardian.slack.runtime import SlackRuntime
     from prodguardian.slack.settings import SlackSettings
+    from prodguardian.telemetry.json_logging import install_json_logging
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     loaded = load_config(config_path)
+    if log_format == "json":
+        install_json_logging(
+            level=logging.getLevelNamesMapping()[log_level.upper()],
+            project=loaded.config.service.project,
+        )
+    else:
+        logging.basicConfig(
+            level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     try:
         settings = SlackSettings.from_env(socket_mode=socket_mode)
     except SlackSettingsError as exc:

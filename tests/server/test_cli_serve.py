@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -31,6 +32,7 @@ async def start(
         "0",
         *extra,
         env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     assert process.stderr is not None
@@ -69,10 +71,13 @@ async def test_serve_answers_a_signed_command_and_stops_on_sigterm(
     finally:
         process.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(process.wait(), 30)
-    assert process.stderr is not None
-    rest = (await process.stderr.read()).decode()
-    # uvicorn shuts down gracefully, then re-raises the signal it caught (exit by SIGTERM).
-    assert "Application shutdown complete" in rest
+    assert process.stdout is not None
+    logged = [json.loads(line) for line in (await process.stdout.read()).decode().splitlines()]
+    # Logs are Cloud Logging entries on stdout; uvicorn shuts down gracefully, then re-raises
+    # the signal it caught (exit by SIGTERM).
+    assert {"severity": "INFO", "message": "Application shutdown complete."}.items() <= next(
+        e for e in logged if "shutdown complete" in e["message"]
+    ).items()
     assert code in (0, -signal.SIGTERM)
 
 
@@ -109,6 +114,7 @@ async def test_serve_with_a_bad_config_exits_3(tmp_path: Path, env: dict[str, st
         "-c",
         str(config),
         env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(process.communicate(), 30)
