@@ -165,7 +165,12 @@ class LogCountCheck(Check[LogCountParams]):
                     f"{counter.last.isoformat()}",
                 ),
             )
-        metrics = {"count": float(counter.count), "per_hour": round(rate, 4), "hours": hours}
+        metrics = {
+            "count": float(counter.count),
+            "per_hour": round(rate, 4),
+            "hours": hours,
+            "window_s": self.params.window,
+        }
         return CheckResult(
             status=status, summary=summary, metrics=metrics, evidence=tuple(evidence)
         )

@@ -199,6 +199,7 @@ class LogErrorsCheck(Check[LogErrorsParams]):
             "signatures": len({s.fingerprint for s in errors}),
             "warning_signatures": len({s.fingerprint for s in warnings}),
             "unreadable": traffic.unreadable,
+            "window_s": self.params.window,
         }
         if split is not None:
             since = Basis(
