@@ -49,5 +49,5 @@ async def test_incident_1_report_shows_signature_traceback_and_runbook(
     assert "📘 *Runbook: Database connection lost and never re-opened*" in seen
     assert "_why:_" in seen
     assert "Whole runbook: `prodguardian runbooks show " in seen
-    assert "window 1h" in seen  # the log window, in the context line
+    assert "window 1 h" in seen  # the log window, in the context line
     assert delivery.blocks[-1]["type"] == "actions"
