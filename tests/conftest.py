@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.support.slack_fixtures"]
+
 #: Prefixes of variables that change ProdGuardian's behaviour; tests start without them.
 _ISOLATED_PREFIXES = ("PRODGUARDIAN_", "SLACK_", "OTEL_", "GOOGLE_", "DEMO_TARGET_URL")
 #: Kept: they say how the test run itself must behave.

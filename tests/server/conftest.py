@@ -1,4 +1,5 @@
-"""Stand-ins for every test of the server: Slack, a response_url sink and a health target."""
+"""A health target and the running server for every test of the server (the Slack stand-in and
+the response_url sink come from tests/support/slack_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,6 @@ from tests.server.harness import ServerHarness, serving, write_config
 from tests.support.http_targets import health_app, serve_app
 from tests.support.response_url_sink import ResponseUrlSink
 from tests.support.slack_standin import SlackStandIn
-
-
-@pytest.fixture
-async def standin() -> AsyncIterator[SlackStandIn]:
-    async with SlackStandIn() as slack:
-        yield slack
-
-
-@pytest.fixture
-async def sink() -> AsyncIterator[ResponseUrlSink]:
-    async with ResponseUrlSink() as started:
-        yield started
 
 
 @pytest.fixture

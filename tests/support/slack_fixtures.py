@@ -1,4 +1,7 @@
-"""The local Slack stand-in and response_url sink, one per test."""
+"""Fixtures for every test that talks to Slack: the Web API stand-in and a response_url sink.
+
+Registered for the whole suite by ``pytest_plugins`` in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ from tests.support.slack_standin import SlackStandIn
 
 @pytest.fixture
 async def standin() -> AsyncIterator[SlackStandIn]:
+    """A local Slack Web API, one per test."""
     async with SlackStandIn() as slack:
         yield slack
 
 
 @pytest.fixture
 async def sink() -> AsyncIterator[ResponseUrlSink]:
+    """A local receiver for what Slack's response_url would get, one per test."""
     async with ResponseUrlSink() as started:
         yield started
