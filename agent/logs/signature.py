@@ -49,6 +49,29 @@ class Signature:
 
 def signature_of(entry: LogEntry) -> Signature:
     """The signature of one entry (a whole traceback counts as one entry)."""
+    found = _facts(entry)
+    if isinstance(found, Signature):
+        return found
+    exc_type, message, frame, frames = found
+    return _build(exc_type, message, frame=frame, frames=frames)
+
+
+def fingerprint_of(entry: LogEntry) -> tuple[str, int | None]:
+    """``signature_of(entry)``'s fingerprint and HTTP status, without building the rest."""
+    found = _facts(entry)
+    if isinstance(found, Signature):
+        return found.fingerprint, found.http_status
+    exc_type, message, frame, _ = found
+    return _fingerprint(exc_type, normalise_message(message.strip()), frame), None
+
+
+_Facts = tuple[str | None, str, str | None, tuple[str, ...]]
+"""Exception type, message, top application frame, every frame."""
+
+
+def _facts(entry: LogEntry) -> Signature | _Facts:
+    """What identifies an entry: an HTTP response's (cached) signature, or the facts to build
+    one from."""
     text = entry.text.strip("\n")
     if "Traceback (most recent call last)" in text or _FRAME.search(text):
         return _from_traceback(text)
@@ -62,7 +85,7 @@ def signature_of(entry: LogEntry) -> Signature:
     inline = _INLINE_EXCEPTION.match(first)
     exc_type = inline.group("type") if inline else None
     message = inline.group("message") if inline else first
-    return _build(exc_type, message, frame=None, frames=())
+    return exc_type, message, None, ()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -91,7 +114,7 @@ def truncate_sample(text: str, limit: int = SAMPLE_LIMIT) -> str:
     return text[:head] + TRUNCATION_MARKER.format(n=cut) + text[-tail:]
 
 
-def _from_traceback(text: str) -> Signature:
+def _from_traceback(text: str) -> _Facts:
     quick = _from_plain_traceback(text)
     if quick is not None:
         return quick
@@ -116,15 +139,10 @@ def _from_traceback(text: str) -> Signature:
     app_frames = [f for f in frames if _is_application(f[0])]
     top = app_frames[-1] if app_frames else None
     rendered = tuple(_render_frame(p, f) for p, f in frames)
-    return _build(
-        exc_type,
-        message,
-        frame=_render_frame(*top) if top else None,
-        frames=rendered,
-    )
+    return exc_type, message, _render_frame(*top) if top else None, rendered
 
 
-def _from_plain_traceback(text: str) -> Signature | None:
+def _from_plain_traceback(text: str) -> _Facts | None:
     """The common shape, read without walking every line: frames, then one exception line."""
     cut = text.rfind("\n")
     last = text[cut + 1 :]
@@ -138,7 +156,7 @@ def _from_plain_traceback(text: str) -> Signature | None:
     if not frames:
         return None
     top, rendered = _frame_facts(frames)
-    return _build(found.group("type"), found.group("message") or "", frame=top, frames=rendered)
+    return found.group("type"), found.group("message") or "", top, rendered
 
 
 @functools.lru_cache(maxsize=4096)

@@ -14,7 +14,12 @@ from prodguardian.evidence import ErrorSignature
 from prodguardian.logs.classify import Classifier, Level
 from prodguardian.logs.deploy_split import DeploySplit
 from prodguardian.logs.entry import LogEntry, Severity
-from prodguardian.logs.signature import Signature, signature_of, truncate_sample
+from prodguardian.logs.signature import (
+    Signature,
+    fingerprint_of,
+    signature_of,
+    truncate_sample,
+)
 
 MAX_GROUPS = 2000
 OVERFLOW = "(more distinct signatures than ProdGuardian keeps apart)"
@@ -22,25 +27,44 @@ OVERFLOW = "(more distinct signatures than ProdGuardian keeps apart)"
 
 @dataclass(slots=True)
 class _Group:
-    signature: Signature
+    """One group's figures; its signature and sample come from its latest entry, built once
+    when the group is reported (every entry only needs its fingerprint)."""
+
+    latest: LogEntry
     severity: Severity
+    overflow: bool = False
     count: int = 0
     first: datetime | None = None
     last: datetime | None = None
-    sample: str = ""
     statuses: set[int] = field(default_factory=set)
 
-    def add(self, entry: LogEntry, signature: Signature) -> None:
+    def add(self, entry: LogEntry, http_status: int | None) -> None:
         self.count += 1
         if self.first is None or entry.timestamp < self.first:
             self.first = entry.timestamp
         if self.last is None or entry.timestamp >= self.last:
             self.last = entry.timestamp
-            self.sample = truncate_sample(entry.text or signature.message)
-            self.signature = signature
+            self.latest = entry
         self.severity = max(self.severity, entry.severity)
-        if signature.http_status is not None:
-            self.statuses.add(signature.http_status)
+        if http_status is not None:
+            self.statuses.add(http_status)
+
+    @property
+    def signature(self) -> Signature:
+        return _OVERFLOW if self.overflow else signature_of(self.latest)
+
+    @property
+    def sample(self) -> str:
+        return truncate_sample(self.latest.text or self.signature.message)
+
+
+_OVERFLOW = Signature(
+    fingerprint="overflow",
+    exception_type=None,
+    message=OVERFLOW,
+    normalised=OVERFLOW,
+    frame=None,
+)
 
 
 GroupKey = tuple[Level, str, str | None, bool]
@@ -64,24 +88,20 @@ class SignatureTally:
             return
         if level is Level.OTHER:
             return
-        signature = signature_of(entry)
+        fingerprint, http_status = fingerprint_of(entry)
         late = self.split_at is not None and entry.timestamp >= self.split_at
-        key: GroupKey = (level, signature.fingerprint, entry.revision, late)
+        key: GroupKey = (level, fingerprint, entry.revision, late)
         group = self.groups.get(key)
         if group is None:
-            if len(self.groups) >= MAX_GROUPS:
-                signature = Signature(
-                    fingerprint="overflow",
-                    exception_type=None,
-                    message=OVERFLOW,
-                    normalised=OVERFLOW,
-                    frame=None,
-                )
-                key = (level, "overflow", None, late)
+            overflow = len(self.groups) >= MAX_GROUPS
+            if overflow:
+                key, http_status = (level, "overflow", None, late), None
                 group = self.groups.get(key)
             if group is None:
-                group = self.groups[key] = _Group(signature=signature, severity=entry.severity)
-        group.add(entry, signature)
+                group = self.groups[key] = _Group(
+                    latest=entry, severity=entry.severity, overflow=overflow
+                )
+        group.add(entry, http_status)
 
     def count(
         self, level: Level, split: DeploySplit | None = None, *, after: bool | None = None
