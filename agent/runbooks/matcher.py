@@ -5,7 +5,9 @@ All patterns of one field (every runbook's ``message`` patterns, say) are compil
 A field is searched only when some rule matching on it could apply to the evidence (its HTTP
 statuses and check), and a raw line that is its own message and text is searched once for
 both. The rules whose every field hit are then checked for HTTP statuses and checks; that
-decision depends only on the hits, so the same hits (the same failure again) reuse it. A match
+decision depends only on the hits, so the same hits (the same failure again) reuse it; and when
+nothing is searched but the exception type and message (a log line's usual case), the whole
+answer is remembered by those two, which repeat with every occurrence of a failure. A match
 keeps which pattern hit which text, so it can explain itself; :meth:`RunbookMatcher.explain`
 turns that into words.
 """
@@ -20,7 +22,7 @@ import re2
 
 from prodguardian.runbooks.findings import Explanation
 from prodguardian.runbooks.model import PATTERN_FIELDS, MatchRule, Runbook, re2_options
-from prodguardian.runbooks.pattern_sets import Gate, PatternSet, RuleKey
+from prodguardian.runbooks.pattern_sets import MEMO_TEXT_CHARS, Gate, PatternSet, RuleKey
 from prodguardian.runbooks.subject import EXCERPT_CHARS, MatchSubject, excerpt
 
 #: How much each field a rule sets adds to its score: the more specific, the more.
@@ -40,6 +42,8 @@ EXTRA_RULE_BONUS = 0.5
 DECIDED_CACHE_SIZE = 4096
 
 _TEXT_FIELDS = ("exception_type", "message", "frames", "text")
+#: Fields whose searches, for a subject without frames, depend on its type and message alone.
+_ANSWERED_BY = frozenset({"exception_type", "message", "frames"})
 #: Fields holding a part of the evidence (not all of it): the same texts keep coming back.
 _EXTRACTED_FIELDS = frozenset({"exception_type", "message", "conditions"})
 
@@ -86,13 +90,20 @@ _Found = tuple[PatternSet, tuple[int, ...], int]
 """A search that hit: the set, the indices of its patterns that occurred, the text's index."""
 _Evidence = tuple[tuple[int, ...], str, str]
 """What rules need besides patterns: the evidence's HTTP statuses, check kind, check name."""
+_BARE: _Evidence = ((), "", "")
 
 
 class _Plan(NamedTuple):
-    """What to search in evidence of one kind: (field index, set) passes, then conditions."""
+    """What to search in evidence of one kind: (field index, set) passes, then conditions.
+
+    ``answers`` is set when every pass reads a field a parse extracts (exception type,
+    message) or the frames: for a subject without frames or conditions, the answer then
+    depends on its exception type and message alone, and is remembered by them.
+    """
 
     passes: tuple[tuple[int, PatternSet], ...]
     conditions: PatternSet | None
+    answers: dict[tuple[str, str], tuple[Candidate, ...]] | None
 
 
 _Hits = dict[RuleKey, dict[str, tuple[str, int]]]
@@ -140,6 +151,8 @@ class RunbookMatcher:
         self._compiled: dict[str, Any] = {}
         self._decided: dict[tuple[object, ...], tuple[Candidate, ...]] = {}
         self._plans: dict[_Evidence, tuple[_Plan, _Plan]] = {}
+        # Evidence from no check and without a status (a raw log line): the usual kind.
+        self._bare_plans = self._plan(_BARE)
 
     @property
     def pattern_count(self) -> int:
@@ -149,11 +162,24 @@ class RunbookMatcher:
     def match(self, subject: MatchSubject) -> tuple[Candidate, ...]:
         """The runbooks that apply to ``subject``, best first (score, severity, id)."""
         # One unpacking instead of an attribute lookup per field: this runs for every log line.
-        message, _, text, conditions, statuses, kind, name = subject[2:9]
-        evidence: _Evidence = (statuses, kind, name)
-        plans = self._plans.get(evidence) or self._plan(evidence)
-        # When the message is the whole text, one pass serves both fields.
-        passes, conditions_set = plans[1] if message and message == text else plans[0]
+        message, frames, text, conditions, statuses, kind, name = subject[2:9]
+        if statuses or kind or name:
+            evidence: _Evidence = (statuses, kind, name)
+            plans = self._plans.get(evidence) or self._plan(evidence)
+        else:
+            evidence, plans = _BARE, self._bare_plans
+        answers = None
+        if message and message == text:  # one pass serves both fields
+            passes, conditions_set, _ = plans[1]
+        else:
+            passes, conditions_set, answers = plans[0]
+            if answers is not None:
+                if frames or conditions or len(message) > MEMO_TEXT_CHARS:
+                    answers = None
+                else:
+                    answered = answers.get((subject[1], message))
+                    if answered is not None:
+                        return answered
         found: list[_Found] = []
         for field, pattern_set in passes:
             field_text: str = subject[field]  # type: ignore[assignment]  # a text field's index
@@ -166,16 +192,22 @@ class RunbookMatcher:
         # Rules without patterns that need a status cannot apply to evidence without one.
         patternless = self._patternless if statuses else self._patternless_no_status
         if not found and not patternless:
-            return ()
-        # Which rules apply depends only on which patterns hit where, the statuses and the
-        # check, not on the text: the same hits (the same failure again) reuse the answer.
-        key = (tuple(found), evidence)
-        cached = self._decided.get(key)
-        if cached is None:
-            cached = self._candidates(subject, _hits_of(key[0]), patternless)
-            if len(self._decided) >= DECIDED_CACHE_SIZE:
-                self._decided.clear()
-            self._decided[key] = cached
+            cached: tuple[Candidate, ...] = ()
+        else:
+            # Which rules apply depends only on which patterns hit where, the statuses and
+            # the check, not on the text: the same hits (the same failure again) reuse it.
+            key = (tuple(found), evidence)
+            got = self._decided.get(key)
+            if got is None:
+                got = self._candidates(subject, _hits_of(key[0]), patternless)
+                if len(self._decided) >= DECIDED_CACHE_SIZE:
+                    self._decided.clear()
+                self._decided[key] = got
+            cached = got
+        if answers is not None:
+            if len(answers) >= DECIDED_CACHE_SIZE:
+                answers.clear()
+            answers[(subject[1], message)] = cached
         return cached
 
     def _plan(self, evidence: _Evidence) -> tuple[_Plan, _Plan]:
@@ -196,13 +228,16 @@ class RunbookMatcher:
             if both is None or field not in both.fields:
                 passes.append((field, pattern_set))
         conditions = self._conditions
+        wanted = [
+            (field, pattern_set) for field, pattern_set in passes if pattern_set.wanted(*evidence)
+        ]
+        extracted_only = both is None and all(field in _ANSWERED_BY for field, _ in wanted)
         return _Plan(
             tuple(
-                (MatchSubject._fields.index(field), pattern_set)
-                for field, pattern_set in passes
-                if pattern_set.wanted(*evidence)
+                (MatchSubject._fields.index(field), pattern_set) for field, pattern_set in wanted
             ),
             conditions if conditions is not None and conditions.wanted(*evidence) else None,
+            {} if extracted_only else None,
         )
 
     def _candidates(

@@ -35,6 +35,8 @@ _TYPE_NAME = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Z]\w*")
 _TYPE_NAMES: dict[str, bool] = {}
 _TYPE_NAMES_KEPT = 1024
 _TRACEBACK_TAIL_LINES = 40
+#: How far into a text HTTP statuses are looked for.
+_STATUS_SCAN_CHARS = 4096
 _HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
@@ -173,19 +175,65 @@ def from_text(
     json_statuses: tuple[int, ...] = ()
     if text[:1] in ("{", " ", "\t", "\n"):
         text, json_statuses = _unwrap_json_entry(text)
-    exception_type, message = _exception(text)
+    # Most lines name no exception and hold no status: the words every exception suffix
+    # holds, and the markers a status follows, rule that out in a few scans, written here to
+    # spare such lines a call (this runs for every line of a log file).
+    if (
+        "Error" in text
+        or "Exception" in text
+        or "Warning" in text
+        or "Disconnect" in text
+        or "Exit" in text
+        or "Interrupt" in text
+        or "Closed" in text
+        or "Timeout" in text
+    ):
+        exception_type, message = _exception(text)
+    else:
+        exception_type, message = "", text.strip()
+    if not json_statuses:
+        head = text[:_STATUS_SCAN_CHARS]
+        if (
+            "tatus" in head
+            or "GET " in head
+            or "DELETE " in head
+            or "HEAD " in head
+            # The markers with a P only when there is a P at all (one scan for one character).
+            or (
+                "P" in head
+                and (
+                    "HTTP/" in head
+                    or "POST " in head
+                    or "PUT " in head
+                    or "PATCH " in head
+                    or "OPTIONS " in head
+                )
+            )
+        ):
+            json_statuses = _statuses(head)
+    label = f"{exception_type}: {message}" if exception_type else text
+    # :func:`excerpt`'s test for a label fit to show as it is, again without a call.
+    if (
+        len(label) <= EXCERPT_CHARS
+        and "\n" not in label
+        and "  " not in label
+        and "\t" not in label
+    ):
+        label = label.strip()
+    else:
+        label = excerpt(label)
     # Every field in order, straight into the tuple (``MatchSubject._make`` without its
-    # checks): this runs for every line of a log file.
+    # checks).
     return tuple.__new__(
         MatchSubject,
         (
-            excerpt(f"{exception_type}: {message}" if exception_type else text),
+            label,
             exception_type,
             message,
             text if ('File "' in text or "Traceback" in text) else "",
             text,
             (),
-            json_statuses or _statuses(text),
+            json_statuses,
             check_kind,
             check_name,
             1,
@@ -197,19 +245,11 @@ def from_text(
 
 
 def _exception(text: str) -> tuple[str, str]:
-    """The last ``Type: message`` line of ``text``, or no type and the text as message."""
-    # Every exception suffix holds one of these words: without them, there is no type to find.
-    if not (
-        "Error" in text
-        or "Exception" in text
-        or "Warning" in text
-        or "Disconnect" in text
-        or "Exit" in text
-        or "Interrupt" in text
-        or "Closed" in text
-        or "Timeout" in text
-    ):
-        return "", text.strip()
+    """The last ``Type: message`` line of ``text``, or no type and the text as message.
+
+    Only for a text holding one of the words every exception suffix holds (see
+    :func:`from_text`).
+    """
     lines = text.rstrip().splitlines()
     if len(lines) == 1:  # a log line: the common case, without the traceback walk
         line = lines[0]
@@ -256,27 +296,8 @@ def _is_type_name(token: str) -> bool:
     return known
 
 
-def _statuses(text: str) -> tuple[int, ...]:
-    head = text[:4096]
-    # Most lines have no status: rule that out in few scans (the markers with a P only when
-    # there is a P at all, which one scan for a single character tells).
-    if not (
-        "tatus" in head
-        or "GET " in head
-        or "DELETE " in head
-        or "HEAD " in head
-        or (
-            "P" in head
-            and (
-                "HTTP/" in head
-                or "POST " in head
-                or "PUT " in head
-                or "PATCH " in head
-                or "OPTIONS " in head
-            )
-        )
-    ):
-        return ()
+def _statuses(head: str) -> tuple[int, ...]:
+    """The HTTP statuses in ``head``, a text's start holding a status marker."""
     found = []
     for match in _STATUS.finditer(head):
         code = int(next(g for g in match.groups() if g))
