@@ -21,7 +21,9 @@ only ever catch these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Self
 
 
 class ProdGuardianError(Exception):
@@ -41,6 +43,15 @@ class ConfigError(ProdGuardianError):
         if key:
             where += f"{key}: "
         super().__init__(f"{where}{message}")
+
+    @classmethod
+    def from_problems(cls, path: Path, problems: Sequence[tuple[str, str]]) -> Self:
+        """One error for every ``(key path, message)`` problem of a file, all named at once."""
+        if len(problems) == 1:
+            key, message = problems[0]
+            return cls(message, path=path, key=key)
+        lines = "\n".join(f"  {key}: {message}" for key, message in problems)
+        return cls(f"{len(problems)} problems:\n{lines}", path=path)
 
 
 class RegistryError(ProdGuardianError):

@@ -75,7 +75,7 @@ def load_config(
         config.log_sources, checks, base_dir=path.resolve().parent
     )
     if problems:
-        raise _config_error(path, problems)
+        raise ConfigError.from_problems(path, problems)
     return LoadedConfig(path=path, config=config, checks=checks, log_sources=sources)
 
 
@@ -123,7 +123,7 @@ def _validate(path: Path, raw: dict[str, Any]) -> Config:
         problems = describe_validation_error(exc, model=Config)
         # A kind's own keys sit beside the common ones in the file, so show them there.
         problems = [(key.replace(".params", ""), msg) for key, msg in problems]
-        raise _config_error(path, problems) from None
+        raise ConfigError.from_problems(path, problems) from None
 
 
 def _build_checks(path: Path, config: Config, registry: CheckRegistry) -> tuple[Check[Any], ...]:
@@ -145,7 +145,7 @@ def _build_checks(path: Path, config: Config, registry: CheckRegistry) -> tuple[
         timeout = spec.timeout or config.runner.default_timeout
         checks.append(cls(name=spec.name, kind=spec.kind, params=params, timeout_s=timeout))
     if problems:
-        raise _config_error(path, problems)
+        raise ConfigError.from_problems(path, problems)
     return tuple(checks)
 
 
@@ -154,11 +154,3 @@ def _unknown_kind(spec: CheckSpec, registry: CheckRegistry) -> str:
     close = difflib.get_close_matches(spec.kind, kinds, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown check kind {spec.kind!r}{hint}; installed kinds: {', '.join(kinds) or 'none'}"
-
-
-def _config_error(path: Path, problems: list[tuple[str, str]]) -> ConfigError:
-    if len(problems) == 1:
-        key, message = problems[0]
-        return ConfigError(message, path=path, key=key)
-    lines = "\n".join(f"  {key}: {message}" for key, message in problems)
-    return ConfigError(f"{len(problems)} problems:\n{lines}", path=path)

@@ -36,10 +36,10 @@ def parse_runbook(text: str, *, source: str, builtin: bool = False) -> Runbook:
         front = FrontMatter.model_validate(raw)
     except ValidationError as exc:
         problems = describe_validation_error(exc, model=FrontMatter)
-        raise _error(path, problems) from None
+        raise RunbookError.from_problems(path, problems) from None
     problems = _body_problems(front, body)
     if problems:
-        raise _error(path, problems)
+        raise RunbookError.from_problems(path, problems)
     return Runbook(
         id=front.id,
         title=front.title,
@@ -163,11 +163,3 @@ def _body_problems(front: FrontMatter, body: str) -> list[tuple[str, str]]:
             names = ", ".join(f"{{{n}}}" for n in unknown)
             problems.append((f"follow_ups[{index}].remind", f"unknown placeholders {names}"))
     return problems
-
-
-def _error(path: Path, problems: list[tuple[str, str]]) -> RunbookError:
-    if len(problems) == 1:
-        key, message = problems[0]
-        return RunbookError(message, path=path, key=key)
-    lines = "\n".join(f"  {key}: {message}" for key, message in problems)
-    return RunbookError(f"{len(problems)} problems:\n{lines}", path=path)
