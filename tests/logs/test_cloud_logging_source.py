@@ -10,21 +10,13 @@ from datetime import timedelta
 import pytest
 
 from prodguardian.errors import SourceError
-from prodguardian.logs.entry import LogEntry
 from prodguardian.logs.query import Interest, LogQuery, LogWindow, Traffic
 from prodguardian.logs.sources.cloud_logging import CloudLoggingSource
+from tests.logs.collected_entries import Collect
 from tests.logs.incident_data import NOW, cloud_source, entries
 from tests.support.cloud_logging_standin import CloudLoggingStandIn
 
 WINDOW = LogWindow(start=NOW - timedelta(hours=1), end=NOW)
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.entries: list[LogEntry] = []
-
-    def add(self, entry: LogEntry) -> None:
-        self.entries.append(entry)
 
 
 async def scan(

@@ -11,20 +11,13 @@ import pytest
 from pydantic import ValidationError
 
 from prodguardian.errors import SourceError
-from prodguardian.logs.entry import LogEntry, Severity
+from prodguardian.logs.entry import Severity
 from prodguardian.logs.query import Interest, LogQuery, LogWindow, Traffic
 from prodguardian.logs.sources.file import FileSource, FileSourceConfig
+from tests.logs.collected_entries import Collect
 from tests.logs.incident_data import NOW, dataset
 
 WINDOW = LogWindow(start=NOW - timedelta(hours=1), end=NOW)
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.entries: list[LogEntry] = []
-
-    def add(self, entry: LogEntry) -> None:
-        self.entries.append(entry)
 
 
 async def scan(source: FileSource, query: LogQuery | None = None) -> tuple[Traffic, Collect]:

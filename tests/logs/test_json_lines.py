@@ -15,18 +15,11 @@ from prodguardian.logs.entry import LogEntry, Severity
 from prodguardian.logs.query import Interest, LogQuery, LogScope, LogWindow, Traffic
 from prodguardian.logs.scan_sink import ScanSink
 from prodguardian.logs.sources.json_lines import scan_lines
+from tests.logs.collected_entries import Collect
 
 END = datetime(2025, 10, 11, 12, 31, 0, 250000, tzinfo=UTC)
 START = END - timedelta(hours=1)
 SPLIT = datetime(2025, 10, 11, 12, 21, 0, 500000, tzinfo=UTC)
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.entries: list[LogEntry] = []
-
-    def add(self, entry: LogEntry) -> None:
-        self.entries.append(entry)
 
 
 def stamp(rng: random.Random) -> str:
