@@ -18,6 +18,7 @@ from rich.console import Console
 from prodguardian import __version__
 from prodguardian.cli_runbooks import runbooks
 from prodguardian.cli_serve import serve
+from prodguardian.cli_watch import db, incidents, watch
 from prodguardian.config import load_config
 from prodguardian.deploy import ActiveDeploy, DeploySource
 from prodguardian.engine import run_report
@@ -128,6 +129,9 @@ def config_validate(config_path: Path) -> int:
 
 cli.add_command(serve)
 cli.add_command(runbooks)
+cli.add_command(watch)
+cli.add_command(incidents)
+cli.add_command(db)
 
 
 def main(argv: list[str] | None = None) -> None:

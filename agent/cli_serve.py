@@ -73,6 +73,8 @@ def serve(
     from prodguardian.slack.runtime import SlackRuntime
     from prodguardian.slack.settings import SlackSettings
     from prodguardian.telemetry.json_logging import install_json_logging
+    from prodguardian.watch.service import WatchService, open_database, store_backed
+    from prodguardian.watch.transports import SlackTransport
 
     loaded = load_config(config_path)
     if log_format == "json":
@@ -88,8 +90,24 @@ def serve(
         settings = SlackSettings.from_env(socket_mode=socket_mode)
     except SlackSettingsError as exc:
         raise click.UsageError(str(exc)) from exc
-    runtime = SlackRuntime(loaded, settings, socket_mode=socket_mode)
-    app = create_app(runtime)
+    database = open_database(loaded)
+    channel = loaded.config.slack.alerts_channel
+    stores = store_backed(database, channel=channel)
+    runtime = SlackRuntime(loaded, settings, socket_mode=socket_mode, stores=stores)
+    if not channel:
+        logging.getLogger("prodguardian.watch").warning(
+            "slack.alerts_channel is not set: incidents are tracked but not posted"
+        )
+    watch = WatchService(
+        loaded,
+        database,
+        transport=SlackTransport(runtime.notifier) if channel else None,
+        channel=channel,
+        stores=stores,
+        runs=runtime.runs,
+        schedule=loaded.config.monitoring.enabled,
+    )
+    app = create_app(runtime, watch=watch)
 
     def listening(url: str) -> None:
         events = " (Slack over Socket Mode)" if socket_mode else f", Slack at {url}/slack/events"

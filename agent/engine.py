@@ -8,8 +8,10 @@ from typing import Any
 
 from prodguardian.check import Check
 from prodguardian.config.loader import LoadedConfig
+from prodguardian.context import HttpClient
 from prodguardian.deploy import ActiveDeploy
 from prodguardian.report import Report, build_report
+from prodguardian.result import CheckRun
 from prodguardian.runbooks import correlate, library_for_config
 from prodguardian.runner import OnDone, run_checks
 
@@ -20,8 +22,13 @@ async def run_report(
     *,
     deploy: ActiveDeploy | None = None,
     on_done: OnDone | None = None,
+    http: HttpClient | None = None,
 ) -> Report:
-    """Run ``checks`` (default: all configured) and return the report."""
+    """Run ``checks`` (default: all configured) and return the report.
+
+    ``http`` is a client kept across runs (the schedule keeps one); without it the run opens
+    and closes its own.
+    """
     selected = loaded.checks if checks is None else checks
     started_at = datetime.now(UTC)
     runs = await run_checks(
@@ -30,12 +37,25 @@ async def run_report(
         deploy=deploy,
         on_done=on_done,
         log_sources=loaded.log_sources,
+        http=http,
     )
+    return compose_report(loaded, runs, started_at=started_at, deploy=deploy)
+
+
+def compose_report(
+    loaded: LoadedConfig,
+    runs: Sequence[CheckRun],
+    *,
+    started_at: datetime,
+    deploy: ActiveDeploy | None = None,
+    finished_at: datetime | None = None,
+) -> Report:
+    """The report of ``runs`` (from one run or several), with the runbooks that match."""
     report = build_report(
         runs,
         service=loaded.config.service.name,
         started_at=started_at,
-        finished_at=datetime.now(UTC),
+        finished_at=finished_at or datetime.now(UTC),
         deploy=deploy,
     )
     library = library_for_config(loaded)

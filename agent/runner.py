@@ -34,16 +34,24 @@ async def run_checks(
     deploy: ActiveDeploy | None = None,
     on_done: OnDone | None = None,
     log_sources: Mapping[str, LogSource] | None = None,
+    http: HttpClient | None = None,
 ) -> list[CheckRun]:
-    """Run ``checks`` with at most ``concurrency`` at once; results in the order given."""
+    """Run ``checks`` with at most ``concurrency`` at once; results in the order given.
+
+    ``http`` is a client kept across runs (the schedule's); without one, the run opens its own
+    and closes it at the end.
+    """
     limit = asyncio.Semaphore(concurrency)
-    http = HttpClient()
+    owned = http is None
+    client = http if http is not None else HttpClient()
     tel = telemetry.current()  # no-op spans and metrics unless telemetry is set up
 
     async def one(check: Check[Any]) -> CheckRun:
         async with limit:
             with tel.check_span(check.name, check.kind) as span:
-                run = await _run_one(check, http=http, deploy=deploy, log_sources=log_sources or {})
+                run = await _run_one(
+                    check, http=client, deploy=deploy, log_sources=log_sources or {}
+                )
                 tel.record_check(span, run)
         if on_done is not None:
             on_done(run)
@@ -55,7 +63,8 @@ async def run_checks(
             tel.record_run(span, runs)
             return runs
     finally:
-        await http.close()
+        if owned:
+            await client.close()
 
 
 async def _run_one(

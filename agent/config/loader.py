@@ -24,6 +24,7 @@ from prodguardian.config.interpolation import (
 )
 from prodguardian.config.keypath import format_key_path
 from prodguardian.config.models import CHECK_SPEC_KEYS, CheckSpec, Config
+from prodguardian.config.schedule_rules import schedule_problems
 from prodguardian.config.validation_errors import describe_validation_error
 from prodguardian.errors import ConfigError
 from prodguardian.logs.config_sources import build_log_sources, split_log_source_options
@@ -70,7 +71,7 @@ def load_config(
         raise ConfigError(str(exc), path=path, key=exc.key) from None
     config = _validate(path, split_log_source_options(_split_check_params(raw)))
     registry = registry if registry is not None else CheckRegistry.from_entry_points()
-    checks = _build_checks(path, config, registry)
+    checks = _build_checks(path, config, registry, problems=schedule_problems(config))
     sources, problems = build_log_sources(
         config.log_sources, checks, base_dir=path.resolve().parent
     )
@@ -126,9 +127,10 @@ def _validate(path: Path, raw: dict[str, Any]) -> Config:
         raise ConfigError.from_problems(path, problems) from None
 
 
-def _build_checks(path: Path, config: Config, registry: CheckRegistry) -> tuple[Check[Any], ...]:
+def _build_checks(
+    path: Path, config: Config, registry: CheckRegistry, *, problems: list[tuple[str, str]]
+) -> tuple[Check[Any], ...]:
     checks: list[Check[Any]] = []
-    problems: list[tuple[str, str]] = []
     for index, spec in enumerate(config.checks):
         at: tuple[str | int, ...] = ("checks", index)
         cls = registry.get(spec.kind)

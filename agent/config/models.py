@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import (
@@ -19,7 +20,23 @@ from prodguardian.config.duration import Duration
 CHECK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 #: Keys every check entry has; every other key of the entry belongs to its kind's Params.
-CHECK_SPEC_KEYS = frozenset({"name", "kind", "timeout", "description"})
+CHECK_SPEC_KEYS = frozenset(
+    {
+        "name",
+        "kind",
+        "timeout",
+        "description",
+        "interval",
+        "failure_threshold",
+        "success_threshold",
+        "repeat_interval",
+        "flapping",
+        "depends_on",
+    }
+)
+
+#: The shortest schedule interval a check may have.
+MIN_INTERVAL_S = 1.0
 
 
 class _Model(BaseModel):
@@ -104,6 +121,59 @@ class SlackConfig(_Model):
         return data
 
 
+class FlappingConfig(_Model):
+    """Open an incident when ``failures`` of the last ``of`` runs failed, even if not in a row."""
+
+    of: int = Field(ge=2, le=100)
+    failures: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _fits(self) -> FlappingConfig:
+        if self.failures > self.of:
+            raise ValueError(f"failures ({self.failures}) cannot exceed of ({self.of})")
+        return self
+
+
+class MonitoringConfig(_Model):
+    """The background schedule's defaults; each check may override them with the same keys."""
+
+    enabled: bool = True
+    """Run the checks on their schedule in ``serve`` (``watch`` always does)."""
+    interval: Duration = 60.0
+    """How often each check runs."""
+    jitter: Duration | None = None
+    """Spread of the checks' first runs, so they do not all start at once (default: the
+    interval, at most 10 s)."""
+    failure_threshold: int = Field(default=2, ge=1, le=100)
+    """Failing (or unverifiable) runs in a row that open an incident."""
+    success_threshold: int = Field(default=2, ge=1, le=100)
+    """Passing runs in a row that resolve it."""
+    repeat_interval: Duration = 3600.0
+    """How often an open, unacknowledged incident is reminded of in its thread."""
+    flapping: FlappingConfig | None = None
+    """Also open an incident when N of the last M runs failed."""
+
+
+class MaintenanceWindow(_Model):
+    """A planned window: checks still run and are recorded, alerts wait until it ends."""
+
+    start: datetime
+    end: datetime
+    checks: tuple[str, ...] = ()
+    """The checks it covers (empty: every check)."""
+    reason: str | None = None
+
+
+class StateConfig(_Model):
+    """Where ProdGuardian keeps what it knows across restarts."""
+
+    url: str | None = None
+    """SQLAlchemy URL: default ``sqlite+aiosqlite:///prodguardian.db`` beside the config file;
+    ``postgresql+asyncpg://user@host/db`` (or ``postgresql+psycopg://``) for several replicas."""
+    keep_runs: Duration = 30 * 86400.0
+    """How long check runs are kept (pruned hourly)."""
+
+
 class CheckSpec(_Model):
     """One configured check: the common keys, and its kind's own parameters."""
 
@@ -111,6 +181,14 @@ class CheckSpec(_Model):
     kind: str
     timeout: Duration | None = None
     description: str | None = None
+    interval: Duration | None = None
+    """How often the check runs in the background (default ``monitoring.interval``)."""
+    failure_threshold: int | None = Field(default=None, ge=1, le=100)
+    success_threshold: int | None = Field(default=None, ge=1, le=100)
+    repeat_interval: Duration | None = None
+    flapping: FlappingConfig | None = None
+    depends_on: tuple[str, ...] = ()
+    """Checks this one needs: while one of them fails, this one's failures join its incident."""
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -130,6 +208,9 @@ class Config(_Model):
     runbooks: RunbooksConfig = RunbooksConfig()
     log_sources: dict[str, LogSourceSpec] = Field(default_factory=dict)
     """Named log sources that log checks refer to (``source: prod-logs``)."""
+    monitoring: MonitoringConfig = MonitoringConfig()
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    state: StateConfig = StateConfig()
     checks: list[CheckSpec] = Field(min_length=1)
 
     @field_validator("checks")

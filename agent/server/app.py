@@ -18,22 +18,33 @@ from prodguardian import __version__
 from prodguardian.slack.runtime import SlackRuntime
 from prodguardian.telemetry.sdk import setup_telemetry
 from prodguardian.traces.receiver import ReceiverLimits, traces_router, watched_services
+from prodguardian.watch.service import WatchService
 
 log = logging.getLogger("prodguardian.server")
 
 SLACK_EVENTS_PATH = "/slack/events"
 
 
-def create_app(runtime: SlackRuntime, *, extra_routers: Sequence[APIRouter] = ()) -> FastAPI:
-    """The server's app. ``runtime`` holds the Slack side; its lifecycle follows the app's."""
+def create_app(
+    runtime: SlackRuntime,
+    *,
+    extra_routers: Sequence[APIRouter] = (),
+    watch: WatchService | None = None,
+) -> FastAPI:
+    """The server's app. ``runtime`` holds the Slack side and ``watch`` the background
+    monitoring; their lifecycles follow the app's."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        if watch is not None:
+            await watch.start()
         try:
             yield
         finally:
             try:
+                if watch is not None:
+                    await watch.stop()
                 await runtime.aclose()
             finally:
                 telemetry.shutdown()
@@ -58,7 +69,8 @@ def create_app(runtime: SlackRuntime, *, extra_routers: Sequence[APIRouter] = ()
 
     @app.get("/readyz")
     async def readyz() -> Response:
-        """Readiness: the config is loaded and Slack accepted the bot token (auth.test)."""
+        """Readiness: the config is loaded, Slack accepted the bot token (auth.test), and the
+        state store answers."""
         problem = await runtime.verify_auth()
         identity = runtime.identity
         body: dict[str, object] = {
@@ -66,6 +78,18 @@ def create_app(runtime: SlackRuntime, *, extra_routers: Sequence[APIRouter] = ()
             "checks": len(runtime.loaded.checks),
             "slack": "socket mode" if runtime.socket_mode else "http",
         }
+        if watch is not None:
+            status = watch.status()
+            body["store"] = {
+                "up": status.store.up,
+                "url": watch.database.display_url,
+                "schema_ready": status.schema_ready,
+                "owed_reports": status.owed_reports,
+                **({"problem": status.store.problem} if status.store.problem else {}),
+            }
+            body["scheduling"] = status.scheduling
+            problem = problem or status.problem
+            body["ready"] = problem is None
         if identity is not None:
             body["slack_team"] = identity.team
             body["slack_bot_user"] = identity.user_id
@@ -83,6 +107,22 @@ def create_app(runtime: SlackRuntime, *, extra_routers: Sequence[APIRouter] = ()
         # A plain Starlette route: Bolt reads the raw body itself, and skipping FastAPI's
         # parameter machinery keeps the ack path short.
         app.router.add_route(SLACK_EVENTS_PATH, slack_events, methods=["POST"])
+
+    if watch is not None:
+
+        @app.get("/api/schedule")
+        async def schedule() -> dict[str, object]:
+            """The background schedule: jobs, start delays, store health."""
+            status = watch.status()
+            return {
+                "jobs": len(watch.schedule.jobs),
+                "scheduling": status.scheduling,
+                "runs": watch.monitor.jobs_run,
+                "owed_reports": status.owed_reports,
+                "store_up": status.store.up,
+                "messages_sent": watch.sender.sent if watch.sender else 0,
+                **status.schedule,
+            }
 
     for router in extra_routers:
         app.include_router(router)

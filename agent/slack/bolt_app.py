@@ -15,7 +15,12 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.web.async_client import AsyncWebClient
 
 from prodguardian.slack.render_messages import failure_message
-from prodguardian.slack.render_report import ACTION_ACK, ACTION_FOLLOWUP_DONE, ACTION_RECHECK
+from prodguardian.slack.render_report import (
+    ACTION_ACK,
+    ACTION_FOLLOWUP_DONE,
+    ACTION_RECHECK,
+    ACTION_SILENCE,
+)
 from prodguardian.slack.runs import BackgroundJobs
 from prodguardian.slack.service import Invocation, SlackCommands
 
@@ -79,10 +84,16 @@ def create_bolt_app(
         inv, value = _button(body)
         jobs.spawn(commands.done_button(inv, value), name="button:done")
 
+    async def on_silence(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        inv, value = _button(body)
+        jobs.spawn(commands.silence_button(inv, value), name="button:silence")
+
     app.command(command)(on_command)
     app.action(ACTION_RECHECK)(on_recheck)
     app.action(ACTION_ACK)(on_acknowledge)
     app.action(ACTION_FOLLOWUP_DONE)(on_done)
+    app.action(ACTION_SILENCE)(on_silence)
     return app
 
 

@@ -137,6 +137,14 @@ class MemoryIncidents:
     async def silences(self, *, now: datetime) -> Sequence[Silence]:
         return [s for s in self._silences if s.until > now]
 
+    async def unsilence(self, target: str, *, by: str, at: datetime) -> Silence:
+        for silence in self._silences:
+            if silence.target == target and silence.until > at:
+                self._silences.remove(silence)
+                return silence.model_copy(update={"until": at})
+        known = [s.target for s in self._silences if s.until > at]
+        raise UnknownItemError(f"no silence in force for {target!r}", known=known)
+
 
 class MemoryReportHistory:
     """The latest report of a full run, kept in memory."""

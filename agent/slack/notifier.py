@@ -69,18 +69,32 @@ class SlackNotifier:
         self.client = client
 
     async def post(
-        self, channel: str, message: SlackMessage, *, thread_ts: str | None = None
+        self,
+        channel: str,
+        message: SlackMessage | dict[str, Any],
+        *,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> PostedMessage:
-        """Post ``message`` to ``channel`` (in the thread of ``thread_ts`` if given)."""
-        args: dict[str, Any] = {"channel": channel, **message.payload()}
+        """Post ``message`` to ``channel`` (in the thread of ``thread_ts`` if given).
+
+        ``metadata`` is Slack's message metadata (``event_type``, ``event_payload``).
+        """
+        payload = message.payload() if isinstance(message, SlackMessage) else message
+        args: dict[str, Any] = {"channel": channel, **payload}
         if thread_ts is not None:
             args["thread_ts"] = thread_ts
+        if metadata is not None:
+            args["metadata"] = metadata
         data = await self._call("chat.postMessage", channel, self.client.chat_postMessage, args)
         return PostedMessage(channel=str(data.get("channel") or channel), ts=str(data["ts"]))
 
-    async def update(self, posted: PostedMessage, message: SlackMessage) -> PostedMessage:
+    async def update(
+        self, posted: PostedMessage, message: SlackMessage | dict[str, Any]
+    ) -> PostedMessage:
         """Replace the message at ``posted`` in place."""
-        args: dict[str, Any] = {"channel": posted.channel, "ts": posted.ts, **message.payload()}
+        payload = message.payload() if isinstance(message, SlackMessage) else message
+        args: dict[str, Any] = {"channel": posted.channel, "ts": posted.ts, **payload}
         data = await self._call("chat.update", posted.channel, self.client.chat_update, args)
         return PostedMessage(channel=str(data.get("channel") or posted.channel), ts=posted.ts)
 

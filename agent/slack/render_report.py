@@ -44,6 +44,7 @@ STATUS_EMOJI = {
 
 ACTION_RECHECK = "prodguardian_recheck"
 ACTION_ACK = "prodguardian_ack"
+ACTION_SILENCE = "prodguardian_silence"
 ACTION_FOLLOWUP_DONE = "prodguardian_followup_done"
 
 #: Error signatures shown per check, the most frequent after the deploy first.
@@ -66,6 +67,8 @@ class ReportView:
     recheck: tuple[str, ...] = ()
     """The checks the Re-check button runs again (empty: all of them)."""
     buttons: bool = True
+    silence: bool = False
+    """Offer "Silence 1h" for the open incidents (channel alerts)."""
 
 
 def render_report(report: Report, view: ReportView = ReportView()) -> SlackMessage:
@@ -325,6 +328,8 @@ def _buttons(report: Report, view: ReportView) -> list[Button]:
     open_ids = [i.id for i in view.incidents if i.resolved_at is None and not i.acknowledged_by]
     if open_ids and report.status is not Status.OK:
         buttons.append(Button("👀 Acknowledge", ACTION_ACK, " ".join(open_ids), style="primary"))
+    if view.silence and open_ids:
+        buttons.append(Button("🔕 Silence 1h", ACTION_SILENCE, " ".join(open_ids)))
     return buttons
 
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from prodguardian.check import Check
 from prodguardian.config.loader import LoadedConfig
+from prodguardian.context import HttpClient
 from prodguardian.deploy import ActiveDeploy
-from prodguardian.engine import run_report
+from prodguardian.engine import compose_report, run_report
 from prodguardian.report import Report
 from prodguardian.slack.stores import DeployMarks
 
@@ -26,7 +27,11 @@ Engine = Callable[..., Awaitable[Report]]
 
 
 class ReportRuns:
-    """Runs reports through the engine, sharing one run per selection while it is in flight."""
+    """Runs reports through the engine, sharing each check's run while it is in flight.
+
+    A request for checks that are already running (a scheduled run, another command) joins
+    those runs and starts only the checks that are not; one HTTP client is kept across runs.
+    """
 
     def __init__(
         self, loaded: LoadedConfig, deploys: DeployMarks, *, engine: Engine = run_report
@@ -34,26 +39,52 @@ class ReportRuns:
         self.loaded = loaded
         self.deploys = deploys
         self.engine = engine
-        self._in_flight: dict[tuple[str, ...], asyncio.Future[Report]] = {}
+        self.http = HttpClient()
+        self._in_flight: dict[str, asyncio.Future[Report]] = {}
         self.started = 0
         """How many runs were started (joined commands do not start one)."""
 
     async def run(self, names: Sequence[str] = ()) -> Report:
-        """The report of the named checks (all when empty), from a run in flight or a new one."""
-        key = tuple(sorted(names))
-        future = self._in_flight.get(key)
-        if future is None:
-            future = asyncio.ensure_future(self._run(key))
-            self._in_flight[key] = future
-            future.add_done_callback(lambda _: self._in_flight.pop(key, None))
-            self.started += 1
-        # Shielded: one caller giving up must not cancel the run the others wait for.
-        return await asyncio.shield(future)
-
-    async def _run(self, names: tuple[str, ...]) -> Report:
+        """The report of the named checks (all when empty), from runs in flight or a new one."""
         checks: Sequence[Check[Any]] = self.loaded.select(list(names))
+        wanted = [c.name for c in checks]
+        joined = {n: self._in_flight[n] for n in wanted if n in self._in_flight}
+        missing = [c for c in checks if c.name not in joined]
+        if missing:
+            future = asyncio.ensure_future(self._run(missing))
+            keys = [c.name for c in missing]
+            for name in keys:
+                self._in_flight[name] = future
+            future.add_done_callback(lambda done: self._forget(keys, done))
+            self.started += 1
+            joined.update(dict.fromkeys(keys, future))
+        futures = list(dict.fromkeys(joined.values()))
+        # Shielded: one caller giving up must not cancel the run the others wait for.
+        reports = [await asyncio.shield(f) for f in futures]
+        if len(reports) == 1 and [r.name for r in reports[0].checks] == wanted:
+            return reports[0]
+        by_name = {run.name: run for report in reports for run in report.checks}
+        runs = [by_name[name] for name in wanted if name in by_name]
+        return compose_report(
+            self.loaded,
+            runs,
+            started_at=min(r.started_at for r in reports),
+            finished_at=max(r.finished_at for r in reports),
+            deploy=reports[-1].deploy,
+        )
+
+    async def _run(self, checks: Sequence[Check[Any]]) -> Report:
         deploy: ActiveDeploy | None = await self.deploys.active()
-        return await self.engine(self.loaded, checks, deploy=deploy)
+        return await self.engine(self.loaded, checks, deploy=deploy, http=self.http)
+
+    def _forget(self, names: Sequence[str], done: asyncio.Future[Report]) -> None:
+        for name in names:
+            if self._in_flight.get(name) is done:
+                del self._in_flight[name]
+
+    async def aclose(self) -> None:
+        """Close the kept HTTP client."""
+        await self.http.close()
 
 
 class BackgroundJobs:

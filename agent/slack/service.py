@@ -255,6 +255,14 @@ class SlackCommands:
         """ "Acknowledge": acknowledge the report's incidents, if allowed."""
         await self._button(inv, Action.ACK, value, self._ack)
 
+    async def silence_button(self, inv: Invocation, value: str) -> None:
+        """ "Silence 1h": hold back the alerts of the message's incidents for an hour."""
+
+        async def silence_one(target: str, inv: Invocation) -> SlackMessage:
+            return await self._silence(SilenceTarget(target=target, duration_s=3600.0), inv)
+
+        await self._button(inv, Action.SILENCE, value, silence_one)
+
     async def done_button(self, inv: Invocation, value: str) -> None:
         """ "Done": close the follow-up, if allowed."""
         await self._button(inv, Action.DONE, value, self._done)

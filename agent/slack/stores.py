@@ -55,6 +55,12 @@ class Incident(_Value):
     acknowledged_by: str | None = None
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
+    kind: str = "failing"
+    """``failing``, or ``cannot_verify`` for a check that could not run."""
+    reason: str = ""
+    """Why it opened ("2 failing runs in a row")."""
+    affected: tuple[str, ...] = ()
+    """Dependants whose failures folded into this incident (``depends_on``)."""
 
 
 class Silence(_Value):
@@ -111,6 +117,10 @@ class Incidents(Protocol):
 
     async def silences(self, *, now: datetime) -> Sequence[Silence]:
         """Silences still in force at ``now``."""
+        ...
+
+    async def unsilence(self, target: str, *, by: str, at: datetime) -> Silence:
+        """Lift the silence of ``target``; :class:`UnknownItemError` if none is in force."""
         ...
 
 

@@ -67,6 +67,7 @@ class _Message:
     blocks: list[Any]
     thread_ts: str | None = None
     edits: int = 0
+    metadata: dict[str, Any] | None = None
 
 
 def limit_problems(payload: Mapping[str, Any]) -> list[str]:
@@ -261,7 +262,43 @@ class SlackStandIn:
             return {"ok": True, "users": list(self.user_groups[group])}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             return self._chat(method, args)
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, args)
         return {"ok": False, "error": "unknown_method"}
+
+    def _history(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Messages of a channel (newest first) or of a thread (parent first), as Slack lists
+        them; metadata only with ``include_all_metadata``."""
+        channel = str(args.get("channel", ""))
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        if method == "conversations.replies":
+            parent = str(args.get("ts", ""))
+            if (channel, parent) not in self.messages:
+                return {"ok": False, "error": "thread_not_found"}
+            found = [
+                m
+                for m in self.messages.values()
+                if m.channel == channel and (m.ts == parent or m.thread_ts == parent)
+            ]
+            found.sort(key=lambda m: float(m.ts))
+        else:
+            oldest = float(args.get("oldest") or 0)
+            found = [
+                m
+                for m in self.messages.values()
+                if m.channel == channel and m.thread_ts is None and float(m.ts) >= oldest
+            ]
+            found.sort(key=lambda m: float(m.ts), reverse=True)
+        limit = int(args.get("limit") or 100)
+        listed = []
+        for m in found[:limit]:
+            item: dict[str, Any] = {"type": "message", "ts": m.ts, "text": m.text}
+            if m.thread_ts:
+                item["thread_ts"] = m.thread_ts
+            if with_metadata and m.metadata:
+                item["metadata"] = m.metadata
+            listed.append(item)
+        return {"ok": True, "messages": listed, "has_more": len(found) > limit}
 
     def _chat(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel", ""))
@@ -285,11 +322,14 @@ class SlackStandIn:
             message.text, message.blocks = text, blocks
             message.edits += 1
             return {"ok": True, "channel": channel, "ts": message.ts, "text": text}
-        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        ts = f"{time.time():.0f}.{next(self._ts):06d}"
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         thread = args.get("thread_ts")
-        message = _Message(channel, ts, text, blocks, str(thread) if thread else None)
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        message = _Message(channel, ts, text, blocks, str(thread) if thread else None, 0, metadata)
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": {"text": text, "ts": ts}}
 

@@ -1,0 +1,1 @@
+"""Alembic migrations of the state store, applied at start-up and by ``prodguardian db upgrade``."""
