@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.support.slack_fixtures"]
+pytest_plugins = ["tests.support.slack_fixtures", "tests.support.state_stores"]
 
 #: Prefixes of variables that change ProdGuardian's behaviour; tests start without them.
 _ISOLATED_PREFIXES = ("PRODGUARDIAN_", "SLACK_", "OTEL_", "GOOGLE_", "DEMO_TARGET_URL")
