@@ -31,4 +31,10 @@ def test_command_and_urls_match_the_server() -> None:
 
 def test_scopes_cover_the_calls_the_bot_makes() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"commands", "chat:write", "usergroups:read"}
+    assert scopes == {
+        "commands",
+        "chat:write",
+        "usergroups:read",
+        "channels:history",
+        "groups:history",
+    }
