@@ -301,6 +301,10 @@ def planned_follow_ups(runbook: Runbook, values: Mapping[str, str]) -> tuple[Pla
             after_s=item.after.total_seconds(),
             remind=fill(item.remind, values) if item.remind is not None else None,
             verify=item.verify,
+            retry_s=item.retry,
+            repeat_s=item.repeat,
+            expires_s=item.expires.total_seconds() if item.expires is not None else None,
+            on_fail=item.on_fail,
         )
         for item in runbook.follow_ups
     )

@@ -36,6 +36,10 @@ class PlannedFollowUp(_Finding):
     after_s: float
     remind: str | None = None
     verify: Verification | None = None
+    retry_s: float | None = None
+    repeat_s: float | None = None
+    expires_s: float | None = None
+    on_fail: Literal["reopen", "remind"] | None = None
 
     @property
     def text(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import re2
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -236,6 +236,14 @@ class FollowUp(_Model):
     after: Offset
     remind: str | None = None
     verify: Verification | None = None
+    retry: Duration | None = None
+    """A failed (or unverifiable) verification runs again after this (default: followups.retry)."""
+    repeat: Duration | None = None
+    """A reminder is repeated this often until done (default: followups.repeat)."""
+    expires: Offset | None = None
+    """The item expires this long after it was due (default: followups.expire_after)."""
+    on_fail: Literal["reopen", "remind"] | None = None
+    """A failed verification reopens its incident, or only says so (default: followups.on_fail)."""
 
     @model_validator(mode="after")
     def _one_action(self) -> FollowUp:
