@@ -5,6 +5,12 @@ and use them unconditionally: before :func:`~prodguardian.telemetry.sdk.setup_te
 plain ``prodguardian check`` run) they are the OpenTelemetry API's no-op implementations, so
 instrumented code costs next to nothing and needs no ``if``.
 
+The state gauges (store up, leader, incidents open, outbox backlog) are observable: whoever knows
+a value reports it with :func:`set_store_up`, :func:`set_leader`, :func:`set_incidents_open` or
+:func:`set_outbox_backlog` (module-level, so it survives a change of instruments), and each
+collection (a scrape of ``/metrics``, an OTLP export) reads the latest. A gauge nobody has set yet
+is not exported at all, rather than as a made-up 0.
+
 Names (attribute keys use the same ``prodguardian.`` prefix):
 
 =================================  =========  ==============================================
@@ -12,9 +18,11 @@ Names (attribute keys use the same ``prodguardian.`` prefix):
 ``prodguardian.check.status``      gauge      last status of a check: 0 OK, 1 DEGRADED,
                                               2 CRITICAL, 3 UNKNOWN (the exit-code scale)
 ``prodguardian.runs``              counter    runs, by overall status
+``prodguardian.store.up``          gauge      1 while the state store answers, 0 while not
+``prodguardian.leader``            gauge      1 while this process is the leader, 0 if not
 ``prodguardian.incidents.open``    gauge      incidents currently open
 ``prodguardian.followups.pending`` gauge      follow-ups scheduled and not done
-``prodguardian.outbox.backlog``    gauge      messages waiting in the outbox
+``prodguardian.outbox.backlog``    gauge      messages waiting in the outbox (not yet sent)
 ``prodguardian.store.reconnects``  counter    times the state store reconnected
 ``prodguardian.receiver.spans``    counter    spans received on /v1/traces, by outcome
 ``prodguardian.receiver.refused``  counter    requests to /v1/traces refused, by status
@@ -23,10 +31,12 @@ Names (attribute keys use the same ``prodguardian.`` prefix):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import Span, StatusCode
 
 from prodguardian.result import CheckRun
@@ -41,6 +51,58 @@ RUN_CHECKS = "prodguardian.run.checks"
 
 #: Check durations are mostly sub-second probes, up to timeouts of a minute or so.
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+@dataclass
+class _Levels:
+    """The latest reported values of the state gauges (None: not reported yet)."""
+
+    store_up: bool | None = None
+    leader: bool | None = None
+    incidents_open: int | None = None
+    outbox_backlog: int | None = None
+
+
+_levels = _Levels()
+
+#: The observable gauges: name, unit, description, and where the latest value is read.
+_STATE_GAUGES: tuple[tuple[str, str, str, Callable[[], bool | int | None]], ...] = (
+    (
+        "prodguardian.store.up",
+        "",
+        "1 while the state store answers, 0 while it does not",
+        lambda: _levels.store_up,
+    ),
+    (
+        "prodguardian.leader",
+        "",
+        "1 while this process is the leader, 0 while it is not",
+        lambda: _levels.leader,
+    ),
+    ("prodguardian.incidents.open", "{incident}", "Incidents open", lambda: _levels.incidents_open),
+    (
+        "prodguardian.outbox.backlog",
+        "{message}",
+        "Messages waiting in the outbox, not yet sent",
+        lambda: _levels.outbox_backlog,
+    ),
+)
+
+
+def _count(what: str, count: int) -> int:
+    if isinstance(count, bool) or count < 0:
+        raise ValueError(f"{what} must be a whole number >= 0, got {count!r}")
+    return count
+
+
+def _observe(
+    read: Callable[[], bool | int | None],
+) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    def callback(_options: CallbackOptions) -> Iterable[Observation]:
+        value = read()
+        return [] if value is None else [Observation(int(value))]
+
+    return callback
 
 
 class Instruments:
@@ -68,18 +130,14 @@ class Instruments:
         self.runs = meter.create_counter(
             "prodguardian.runs", unit="{run}", description="Runs of checks, by overall status"
         )
-        self.incidents_open = meter.create_gauge(
-            "prodguardian.incidents.open", unit="{incident}", description="Incidents open"
-        )
+        for name, unit, description, read in _STATE_GAUGES:
+            meter.create_observable_gauge(
+                name, callbacks=[_observe(read)], unit=unit, description=description
+            )
         self.followups_pending = meter.create_gauge(
             "prodguardian.followups.pending",
             unit="{follow_up}",
             description="Follow-ups scheduled and not yet done",
-        )
-        self.outbox_backlog = meter.create_gauge(
-            "prodguardian.outbox.backlog",
-            unit="{message}",
-            description="Messages waiting in the outbox",
         )
         self.store_reconnects = meter.create_counter(
             "prodguardian.store.reconnects",
@@ -165,3 +223,29 @@ def install(instruments: Instruments) -> Instruments:
     global _current
     previous, _current = _current, instruments
     return previous
+
+
+def set_store_up(up: bool) -> None:
+    """Report whether the state store answers (``prodguardian_store_up`` 1 or 0)."""
+    _levels.store_up = up
+
+
+def set_leader(leader: bool) -> None:
+    """Report whether this process is the leader (``prodguardian_leader`` 1 or 0)."""
+    _levels.leader = leader
+
+
+def set_incidents_open(count: int) -> None:
+    """Report how many incidents are open (``prodguardian_incidents_open``)."""
+    _levels.incidents_open = _count("incidents open", count)
+
+
+def set_outbox_backlog(count: int) -> None:
+    """Report how many outbox messages are not sent yet (``prodguardian_outbox_backlog``)."""
+    _levels.outbox_backlog = _count("outbox backlog", count)
+
+
+def clear_levels() -> None:
+    """Forget every reported value: the state gauges are not exported until set again."""
+    _levels.store_up = _levels.leader = None
+    _levels.incidents_open = _levels.outbox_backlog = None

@@ -4,7 +4,8 @@
   ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (and ``OTEL_TRACES_EXPORTER`` is not ``none``); metrics
   likewise with ``..._METRICS_ENDPOINT`` / ``OTEL_METRICS_EXPORTER``. Nothing is exported when
   no endpoint is set, and nothing at all with ``OTEL_SDK_DISABLED=true``.
-* Metrics are always readable as Prometheus text at ``/metrics`` (:meth:`Telemetry.metrics_router`).
+* Metrics are always readable as Prometheus text at ``/metrics`` (:meth:`Telemetry.metrics_router`,
+  through the OpenTelemetry Prometheus exporter into a registry of this ``Telemetry`` alone).
 * ``OTEL_SERVICE_NAME`` names the service (default ``prodguardian``); ``OTEL_RESOURCE_ATTRIBUTES``,
   ``OTEL_EXPORTER_OTLP_HEADERS``, timeouts and intervals are read by the SDK as usual.
 
@@ -27,11 +28,7 @@ from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExp
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    InMemoryMetricReader,
-    MetricReader,
-    PeriodicExportingMetricReader,
-)
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
@@ -40,7 +37,7 @@ from prodguardian import __version__
 from prodguardian.errors import ConfigError
 from prodguardian.telemetry import instruments as instruments_module
 from prodguardian.telemetry.instruments import Instruments
-from prodguardian.telemetry.prometheus_text import metrics_router
+from prodguardian.telemetry.prometheus_scrape import PrometheusScrape
 
 DEFAULT_SERVICE_NAME = "prodguardian"
 #: Paths whose requests get no server span: scrapes, and the receiver (exporting our own spans
@@ -64,14 +61,14 @@ class Telemetry:
 
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
-    scrape_reader: InMemoryMetricReader
+    scrape: PrometheusScrape
     instruments: Instruments
     plan: ExportPlan
     processors: list[SpanProcessor] = field(default_factory=list)
 
     def metrics_router(self) -> APIRouter:
         """``GET /metrics`` in Prometheus text, read from this process's meters."""
-        return metrics_router(self.scrape_reader)
+        return self.scrape.router()
 
     def instrument_app(self, app: FastAPI) -> None:
         """Server spans and HTTP metrics for every request of ``app`` (call before start-up)."""
@@ -166,8 +163,8 @@ def setup_telemetry(
         processors.append(BatchSpanProcessor(OTLPSpanExporter(endpoint=plan.traces_endpoint)))
     for processor in processors:
         tracer_provider.add_span_processor(processor)
-    scrape_reader = InMemoryMetricReader()
-    readers: list[MetricReader] = [scrape_reader, *metric_readers]
+    scrape = PrometheusScrape()
+    readers: list[MetricReader] = [scrape.reader, *metric_readers]
     if plan.metrics_endpoint is not None:
         readers.append(
             PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=plan.metrics_endpoint))
@@ -179,7 +176,7 @@ def setup_telemetry(
     telemetry = Telemetry(
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
-        scrape_reader=scrape_reader,
+        scrape=scrape,
         instruments=Instruments(tracer_provider, meter_provider),
         plan=plan,
         processors=processors,

@@ -24,7 +24,8 @@ class Captured:
 
     def points(self, name: str) -> list[object]:
         data = self.metrics.get_metrics_data()
-        assert data is not None
+        if data is None:  # nothing recorded or observed yet
+            return []
         return [
             point
             for rm in data.resource_metrics
@@ -40,6 +41,14 @@ class Captured:
             assert isinstance(point, NumberDataPoint)
             found[tuple(sorted((point.attributes or {}).items()))] = point.value
         return found
+
+
+@pytest.fixture(autouse=True)
+def fresh_levels() -> Iterator[None]:
+    """The state gauges' values are module-level: each test starts and ends with none set."""
+    instruments.clear_levels()
+    yield
+    instruments.clear_levels()
 
 
 @pytest.fixture

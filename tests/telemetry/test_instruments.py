@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import ClassVar
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from opentelemetry.sdk.metrics.export import HistogramDataPoint
 from pydantic import BaseModel, ConfigDict
@@ -92,9 +95,12 @@ async def test_check_duration_and_status_metrics(captured: Captured) -> None:
 
 async def test_gauges_and_counters_for_the_other_components(captured: Captured) -> None:
     tel = instruments.current()
-    tel.incidents_open.set(2)
+    assert captured.values("prodguardian.incidents.open") == {}  # not reported yet: no point
+    instruments.set_incidents_open(2)
     tel.followups_pending.set(5)
-    tel.outbox_backlog.set(7)
+    instruments.set_outbox_backlog(7)
+    instruments.set_store_up(True)
+    instruments.set_leader(False)
     tel.store_reconnects.add(1)
     tel.store_reconnects.add(1)
     with (
@@ -106,8 +112,28 @@ async def test_gauges_and_counters_for_the_other_components(captured: Captured) 
     assert captured.values("prodguardian.followups.pending") == {(): 5}
     assert captured.values("prodguardian.outbox.backlog") == {(): 7}
     assert captured.values("prodguardian.store.reconnects") == {(): 2}
+    assert captured.values("prodguardian.store.up") == {(): 1}
+    assert captured.values("prodguardian.leader") == {(): 0}
+    instruments.set_incidents_open(0)
+    instruments.set_store_up(False)
+    assert captured.values("prodguardian.incidents.open") == {(): 0}
+    assert captured.values("prodguardian.store.up") == {(): 0}
     names = [s.name for s in captured.spans.get_finished_spans()]
     assert names == ["prodguardian.outbox.deliver", "prodguardian.notify"]
+
+
+@pytest.mark.parametrize(
+    ("report", "value", "message"),
+    [
+        (instruments.set_incidents_open, -1, "incidents open must be a whole number >= 0, got -1"),
+        (instruments.set_outbox_backlog, True, "outbox backlog must be a whole number >= 0"),
+    ],
+)
+def test_a_count_that_cannot_be_one_is_refused(
+    report: Callable[[int], None], value: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        report(value)
 
 
 async def test_without_telemetry_the_runner_records_nothing_and_still_runs() -> None:

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
 from prodguardian.errors import ConfigError
@@ -116,7 +117,7 @@ def test_serve_exports_its_own_spans_over_otlp_and_answers_metrics() -> None:
     (route,) = store.route_latency(name, 300)
     assert route.route == "GET /api/status"
     assert scrape.status_code == 200
-    assert scrape.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert scrape.headers["content-type"] == CONTENT_TYPE_LATEST
     families = {f.name: f for f in text_string_to_metric_families(scrape.text)}
     assert "prodguardian_check_duration_seconds" in families
     assert "prodguardian_check_status" in families
