@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from prodguardian.report import Report
@@ -55,6 +55,14 @@ async def open_incidents(
     if checks is not None:
         query = query.where(IncidentRow.check_name.in_(list(checks)))
     return list((await session.scalars(query)).all())
+
+
+async def open_count(session: AsyncSession) -> int:
+    """How many incidents are open."""
+    count = await session.scalar(
+        select(func.count()).select_from(IncidentRow).where(IncidentRow.resolved_at.is_(None))
+    )
+    return int(count or 0)
 
 
 async def open_incident(session: AsyncSession, value: str) -> IncidentRow:

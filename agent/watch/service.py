@@ -19,6 +19,7 @@ from sqlalchemy import delete
 
 from prodguardian.config.loader import LoadedConfig
 from prodguardian.engine import run_report
+from prodguardian.incidents.records import open_count
 from prodguardian.incidents.store_incidents import StoreIncidents
 from prodguardian.incidents.tracker import AlertPolicy
 from prodguardian.slack.runs import Engine, ReportRuns
@@ -131,6 +132,9 @@ class WatchService:
 
     async def start(self) -> None:
         """Start the schedule and the sender; connect to the store in the background."""
+        instruments.set_store_up(self.database.health.up)
+        instruments.set_outbox_backlog(0)
+        instruments.set_incidents_open(0)
         self._tasks.append(asyncio.create_task(self._connect(), name="store:connect"))
         self.schedule.start()
 
@@ -202,11 +206,14 @@ class WatchService:
             return
         with contextlib.suppress(StoreUnavailableError):
             count = await self.database.run(outbox.backlog, what="count the outbox")
-            instruments.current().outbox_backlog.set(count)
+            instruments.set_outbox_backlog(count)
+            opened = await self.database.run(open_count, what="count incidents")
+            instruments.set_incidents_open(opened)
 
     def _health_changed(self, health: StoreHealth) -> None:
-        if health.up:
-            instruments.current().store_reconnects.add(0)
+        instruments.set_store_up(health.up)
+        if health.up and self.database.reconnects:
+            instruments.current().store_reconnects.add(1)
 
     def _wake_sender(self) -> None:
         if self.sender is not None:
