@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 
 from prodguardian import __version__
+from prodguardian.cli_followups import deploy, followups
 from prodguardian.cli_runbooks import runbooks
 from prodguardian.cli_serve import serve
 from prodguardian.cli_watch import db, incidents, watch
@@ -132,6 +133,8 @@ cli.add_command(runbooks)
 cli.add_command(watch)
 cli.add_command(incidents)
 cli.add_command(db)
+cli.add_command(followups)
+cli.add_command(deploy)
 
 
 def main(argv: list[str] | None = None) -> None:

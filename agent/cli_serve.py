@@ -92,7 +92,7 @@ def serve(
         raise click.UsageError(str(exc)) from exc
     database = open_database(loaded)
     channel = loaded.config.slack.alerts_channel
-    stores = store_backed(database, channel=channel)
+    stores = store_backed(database, config=loaded.config, channel=channel)
     runtime = SlackRuntime(loaded, settings, socket_mode=socket_mode, stores=stores)
     if not channel:
         logging.getLogger("prodguardian.watch").warning(

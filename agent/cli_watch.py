@@ -229,7 +229,7 @@ def db_upgrade(config_path: Path) -> int:
         finally:
             await database.dispose()
 
-    before = asyncio.run(_store_call(run))
+    before = asyncio.run(store_call(run))
     click.echo(f"{database.display_url}: schema at {head_revision()} (was {before or 'empty'})")
     return 0
 
@@ -251,13 +251,13 @@ def _with_incidents(loaded: LoadedConfig, work: Callable[..., Awaitable[T]]) -> 
             await database.dispose()
 
     try:
-        return asyncio.run(_store_call(run))
+        return asyncio.run(store_call(run))
     except UnknownItemError as exc:
         known = ", ".join(exc.known) or "none"
         raise click.ClickException(f"{exc}; open incidents: {known}") from None
 
 
-async def _store_call(run: Callable[[], Awaitable[T]]) -> T:
+async def store_call(run: Callable[[], Awaitable[T]]) -> T:
     from prodguardian.store.database import StoreUnavailableError, is_transient
 
     try:

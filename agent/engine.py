@@ -23,14 +23,17 @@ async def run_report(
     deploy: ActiveDeploy | None = None,
     on_done: OnDone | None = None,
     http: HttpClient | None = None,
+    now: datetime | None = None,
 ) -> Report:
     """Run ``checks`` (default: all configured) and return the report.
+
+    ``now`` judges another moment than this one (the end of the log and trace windows).
 
     ``http`` is a client kept across runs (the schedule keeps one); without it the run opens
     and closes its own.
     """
     selected = loaded.checks if checks is None else checks
-    started_at = datetime.now(UTC)
+    started_at = now or datetime.now(UTC)
     runs = await run_checks(
         selected,
         concurrency=loaded.config.runner.concurrency,
@@ -38,8 +41,9 @@ async def run_report(
         on_done=on_done,
         log_sources=loaded.log_sources,
         http=http,
+        now=now,
     )
-    return compose_report(loaded, runs, started_at=started_at, deploy=deploy)
+    return compose_report(loaded, runs, started_at=started_at, deploy=deploy, finished_at=now)
 
 
 def compose_report(

@@ -35,11 +35,13 @@ async def run_checks(
     on_done: OnDone | None = None,
     log_sources: Mapping[str, LogSource] | None = None,
     http: HttpClient | None = None,
+    now: datetime | None = None,
 ) -> list[CheckRun]:
     """Run ``checks`` with at most ``concurrency`` at once; results in the order given.
 
     ``http`` is a client kept across runs (the schedule's); without one, the run opens its own
-    and closes it at the end.
+    and closes it at the end. ``now`` is the end of the checks' windows (default: the time each
+    check starts), to judge a moment other than this one.
     """
     limit = asyncio.Semaphore(concurrency)
     owned = http is None
@@ -50,7 +52,7 @@ async def run_checks(
         async with limit:
             with tel.check_span(check.name, check.kind) as span:
                 run = await _run_one(
-                    check, http=client, deploy=deploy, log_sources=log_sources or {}
+                    check, http=client, deploy=deploy, log_sources=log_sources or {}, now=now
                 )
                 tel.record_check(span, run)
         if on_done is not None:
@@ -73,8 +75,9 @@ async def _run_one(
     http: HttpClient,
     deploy: ActiveDeploy | None,
     log_sources: Mapping[str, LogSource],
+    now: datetime | None = None,
 ) -> CheckRun:
-    started_at = datetime.now(UTC)
+    started_at = now or datetime.now(UTC)
     start = time.perf_counter()
     ctx = CheckContext(
         timeout_s=check.timeout_s,

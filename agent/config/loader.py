@@ -71,13 +71,23 @@ def load_config(
         raise ConfigError(str(exc), path=path, key=exc.key) from None
     config = _validate(path, split_log_source_options(_split_check_params(raw)))
     registry = registry if registry is not None else CheckRegistry.from_entry_points()
-    checks = _build_checks(path, config, registry, problems=schedule_problems(config))
+    checks = _build_checks(path, config, registry, problems=_cross_key_problems(config))
     sources, problems = build_log_sources(
         config.log_sources, checks, base_dir=path.resolve().parent
     )
     if problems:
         raise ConfigError.from_problems(path, problems)
     return LoadedConfig(path=path, config=config, checks=checks, log_sources=sources)
+
+
+def _cross_key_problems(config: Config) -> list[tuple[str, str]]:
+    """Problems that span several keys: the schedule, and the follow-up checklists."""
+    # Imported here: follow-ups build on the runbook model, which builds on this loader.
+    from prodguardian.followups.plan import followup_problems
+
+    names = [c.name for c in config.checks]
+    kinds = sorted({c.kind for c in config.checks})
+    return schedule_problems(config) + followup_problems(config, names, kinds)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

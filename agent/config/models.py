@@ -164,6 +164,23 @@ class MaintenanceWindow(_Model):
     reason: str | None = None
 
 
+class FollowUpsConfig(_Model):
+    """Follow-up checklists: after a deploy, and the defaults of every follow-up item."""
+
+    after_deploy: tuple[dict[str, Any], ...] = ()
+    """The checklist of every deploy mark: items shaped as a runbook's ``follow_ups``."""
+    log_source: str | None = None
+    """Where ``log_count`` verifications read (default: the source of the first log check)."""
+    retry: Duration = 3600.0
+    """A failed or unverifiable verification runs again after this."""
+    repeat: Duration = 4 * 3600.0
+    """A reminder is repeated this often until someone marks it done."""
+    expire_after: Duration = 7 * 86400.0
+    """An item still open this long after it was due expires."""
+    on_fail: Literal["reopen", "remind"] = "remind"
+    """A failed verification reopens its (resolved) incident, or only says so in the thread."""
+
+
 class StateConfig(_Model):
     """Where ProdGuardian keeps what it knows across restarts."""
 
@@ -211,6 +228,7 @@ class Config(_Model):
     monitoring: MonitoringConfig = MonitoringConfig()
     maintenance: tuple[MaintenanceWindow, ...] = ()
     state: StateConfig = StateConfig()
+    followups: FollowUpsConfig = FollowUpsConfig()
     checks: list[CheckSpec] = Field(min_length=1)
 
     @field_validator("checks")

@@ -15,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from prodguardian.config.models import MaintenanceWindow
+from prodguardian.config.models import FollowUpsConfig, MaintenanceWindow
 from prodguardian.evidence import ErrorSignature
+from prodguardian.followups import items as followup_items
 from prodguardian.incidents import alert_messages as msg
 from prodguardian.incidents.policy import (
     CheckTrack,
@@ -54,6 +55,8 @@ class AlertPolicy:
     plans: Mapping[str, CheckPlan]
     maintenance: Sequence[MaintenanceWindow] = ()
     update_every_s: float = UPDATE_EVERY_S
+    followups: FollowUpsConfig = field(default_factory=FollowUpsConfig)
+    """Defaults of the runbook follow-ups an opening incident brings."""
 
 
 @dataclass
@@ -110,6 +113,7 @@ async def apply_report(
             await session.flush()
             incidents[run.name] = row
             add_event(session, row, "opened", at=now, detail=verdict.reason)
+            await _add_runbook_followups(session, row, report, policy, now)
             applied.opened.append(run.name)
         elif verdict.transition is Transition.FOLD:
             # The dependency's incident tells the story; before it opens, nothing does.
@@ -122,6 +126,10 @@ async def apply_report(
         _absorb(row, run, report, verdict.transition, verdict.kind, verdict.status, now)
         if verdict.transition is Transition.RESOLVE:
             add_event(session, row, "resolved", at=now, detail=verdict.reason)
+            # No deploy was marked while it was open: its follow-ups count from now.
+            await followup_items.schedule_waiting(
+                session, incident_ids=[row.id], fixed_at=now, defaults=policy.followups
+            )
             applied.resolved.append(run.name)
             del incidents[run.name]
         elif verdict.transition in (Transition.ESCALATE, Transition.DEESCALATE, Transition.CONVERT):
@@ -136,10 +144,37 @@ async def _states(session: AsyncSession, names: Sequence[str]) -> dict[str, Chec
 
 
 async def _open_by_check(session: AsyncSession) -> dict[str, IncidentRow]:
+    # An incident a failed follow-up reopened is the follow-up's to close, not the checks'.
     rows = (
-        await session.scalars(select(IncidentRow).where(IncidentRow.resolved_at.is_(None)))
+        await session.scalars(
+            select(IncidentRow).where(
+                IncidentRow.resolved_at.is_(None), IncidentRow.kind != "followup"
+            )
+        )
     ).all()
     return {r.check_name: r for r in rows}
+
+
+async def _add_runbook_followups(
+    session: AsyncSession, row: IncidentRow, report: Report, policy: AlertPolicy, now: datetime
+) -> None:
+    """The matched runbooks' follow-ups become items of the incident, waiting for the fix."""
+    for finding in report.runbooks:
+        if not (isinstance(finding, RunbookMatch) and finding.failing):
+            continue
+        if row.check_name not in finding.checks or not finding.follow_ups:
+            continue
+        source = f"runbook {finding.id}"
+        if await followup_items.has_open(session, source=source):
+            continue  # another incident of the same failure already carries its checklist
+        await followup_items.add_items(
+            session,
+            finding.follow_ups,
+            source=source,
+            now=now,
+            defaults=policy.followups,
+            incident_id=row.id,
+        )
 
 
 def _failing_dependency(

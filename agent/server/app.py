@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from prodguardian import __version__
+from prodguardian.server.api_routes import api_router
 from prodguardian.slack.runtime import SlackRuntime
 from prodguardian.telemetry.sdk import setup_telemetry
 from prodguardian.traces.receiver import ReceiverLimits, traces_router, watched_services
@@ -124,6 +125,7 @@ def create_app(
                 **status.schedule,
             }
 
+    app.include_router(api_router(runtime.stores))
     for router in extra_routers:
         app.include_router(router)
     app.include_router(telemetry.metrics_router())

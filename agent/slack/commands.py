@@ -23,6 +23,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from prodguardian.config.duration import parse_duration
+from prodguardian.runbooks.model import parse_offset
 from prodguardian.slack.escaping import cut, escape_mrkdwn
 
 REVISION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}")
@@ -30,7 +31,9 @@ ITEM_ID_PATTERN = re.compile(r"[A-Za-z]+-\d{1,9}")
 NOTE_LIMIT = 500
 MAX_SILENCE_S = 30 * 86400.0
 
-SUBCOMMANDS = ("help", "status", "deploy", "followups", "done", "ack", "silence")
+SUBCOMMANDS = ("help", "status", "deploy", "followups", "followup", "done", "ack", "silence")
+#: The longest offset of a follow-up added by hand.
+MAX_FOLLOWUP_S = 90 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,14 @@ class ListFollowUps:
 
 
 @dataclass(frozen=True)
+class AddFollowUp:
+    """Add a reminder by hand: ``followup add +2h <text>``."""
+
+    after_s: float
+    text: str
+
+
+@dataclass(frozen=True)
 class MarkDone:
     """Close a follow-up."""
 
@@ -94,11 +105,12 @@ Command = (
     | MarkDeploy
     | ListFollowUps
     | MarkDone
+    | AddFollowUp
     | Acknowledge
     | SilenceTarget
 )
 
-MUTATING = (MarkDeploy, MarkDone, Acknowledge, SilenceTarget)
+MUTATING = (MarkDeploy, MarkDone, AddFollowUp, Acknowledge, SilenceTarget)
 """Commands that change state: only configured users, groups or channels may run them."""
 
 
@@ -120,6 +132,8 @@ def parse_command(text: str, *, check_names: Collection[str]) -> Command:
         return _no_args(head, args) or ListFollowUps()
     if head == "deploy":
         return _deploy(text, args)
+    if head == "followup":
+        return _add_followup(text, args)
     if head in ("done", "ack"):
         return _item(head, args)
     if head == "silence":
@@ -147,6 +161,22 @@ def _deploy(text: str, args: list[str]) -> Command:
     if note is not None and len(note) > NOTE_LIMIT:
         return ShowHelp(f"the deploy note is longer than {NOTE_LIMIT} characters")
     return MarkDeploy(revision=revision, note=note or None)
+
+
+def _add_followup(text: str, args: list[str]) -> Command:
+    usage = "`followup add +2h <text>` (offsets: +30m, +2h, +1d, +1w)"
+    if len(args) < 3 or args[0].lower() != "add":
+        return ShowHelp(f"`followup` adds a reminder: {usage}")
+    try:
+        after = parse_offset(args[1])
+    except ValueError as exc:
+        return ShowHelp(f"{exc}: {usage}")
+    if after.total_seconds() > MAX_FOLLOWUP_S:
+        return ShowHelp("a follow-up is due within 90 days at most")
+    note = text.strip().split(None, 3)[3].strip()
+    if len(note) > NOTE_LIMIT:
+        return ShowHelp(f"the follow-up text is longer than {NOTE_LIMIT} characters")
+    return AddFollowUp(after_s=after.total_seconds(), text=note)
 
 
 def _item(head: str, args: list[str]) -> Command:

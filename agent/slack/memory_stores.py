@@ -26,7 +26,9 @@ class MemoryDeployMarks:
     def __init__(self) -> None:
         self._marks: list[ActiveDeploy] = []
 
-    async def record(self, deploy: ActiveDeploy, *, by: str) -> ActiveDeploy:
+    async def record(
+        self, deploy: ActiveDeploy, *, by: str, service: str | None = None
+    ) -> ActiveDeploy:
         self._marks.append(deploy)
         return deploy
 
@@ -56,6 +58,9 @@ class MemoryFollowUps:
         self._next += 1
         self._items[item.id] = item
         return item
+
+    async def remind(self, text: str, *, due_at: datetime, by: str, at: datetime) -> FollowUpItem:
+        return self.add(text, created_at=at, due_at=due_at, source=f"added by {by}")
 
     async def pending(self) -> Sequence[FollowUpItem]:
         open_items = [i for i in self._items.values() if i.done_at is None]

@@ -18,11 +18,12 @@ HELP = """*`/check_prod`* — check production now and post the report here.
 • `/check_prod deploy <revision> [note]` — mark a deploy: reports split errors before/after it
 • `/check_prod followups` — the open follow-ups
 • `/check_prod done <id>` — close a follow-up (`F-3`)
+• `/check_prod followup add +2h <text>` — a reminder for later (`+30m`, `+1d`)
 • `/check_prod ack <incident>` — acknowledge an incident (`INC-2`)
 • `/check_prod silence <check|incident> <duration>` — hold back alerts (`30m`, `2h`, `1d`)
 • `/check_prod help` — this text
-_deploy, done, ack and silence are allowed for the users, user groups and channels set in the \
-`slack:` section of the config._"""
+_deploy, done, followup, ack and silence are allowed for the users, user groups and channels \
+set in the `slack:` section of the config._"""
 
 
 def help_message(problem: str | None = None, *, checks: Sequence[str] = ()) -> SlackMessage:
@@ -61,6 +62,14 @@ def deploy_message(deploy: ActiveDeploy, *, by: str) -> SlackMessage:
     return _one(
         f"🚀 Deploy {inline_code(deploy.revision or '?', 128)} marked at {when} UTC by "
         f"<@{by}>{note}. The next reports split errors before/after it."
+    )
+
+
+def followup_added_message(item: FollowUpItem, *, by: str) -> SlackMessage:
+    """A reminder added by hand."""
+    due = f" · due {_hm(item.due_at)} UTC" if item.due_at else ""
+    return _one(
+        f"☐ *{item.id}* added by <@{escape_text(by)}>: {escape_text(cut(item.text, 500))}{due}"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import datetime
 from typing import Any
 
 from prodguardian.check import Check
@@ -44,9 +45,15 @@ class ReportRuns:
         self.started = 0
         """How many runs were started (joined commands do not start one)."""
 
-    async def run(self, names: Sequence[str] = ()) -> Report:
-        """The report of the named checks (all when empty), from runs in flight or a new one."""
+    async def run(self, names: Sequence[str] = (), *, now: datetime | None = None) -> Report:
+        """The report of the named checks (all when empty), from runs in flight or a new one.
+
+        With ``now`` (another moment than this one), a run of its own, joining nothing.
+        """
         checks: Sequence[Check[Any]] = self.loaded.select(list(names))
+        if now is not None:
+            deploy = await self.deploys.active()
+            return await self.engine(self.loaded, checks, deploy=deploy, http=self.http, now=now)
         wanted = [c.name for c in checks]
         joined = {n: self._in_flight[n] for n in wanted if n in self._in_flight}
         missing = [c for c in checks if c.name not in joined]

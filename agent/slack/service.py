@@ -30,6 +30,7 @@ from prodguardian.slack.authorisation import (
 from prodguardian.slack.blocks import SlackMessage
 from prodguardian.slack.commands import (
     Acknowledge,
+    AddFollowUp,
     Command,
     ListFollowUps,
     MarkDeploy,
@@ -136,6 +137,15 @@ class SlackCommands:
             return Reply(await self._deploy(command, inv), shared)
         if isinstance(command, MarkDone):
             return Reply(await self._done(command.followup_id, inv), shared)
+        if isinstance(command, AddFollowUp):
+            now = self.clock()
+            item = await self.stores.followups.remind(
+                command.text,
+                due_at=now + timedelta(seconds=command.after_s),
+                by=inv.user_id,
+                at=now,
+            )
+            return Reply(messages.followup_added_message(item, by=inv.user_id), shared)
         if isinstance(command, Acknowledge):
             return Reply(await self._ack(command.incident_id, inv), shared)
         return Reply(await self._silence(command, inv), shared)
@@ -297,10 +307,12 @@ class SlackCommands:
         return authorise(self.policy, actor, action)
 
 
-def _action_of(command: MarkDeploy | MarkDone | Acknowledge | SilenceTarget) -> Action:
+def _action_of(
+    command: MarkDeploy | MarkDone | AddFollowUp | Acknowledge | SilenceTarget,
+) -> Action:
     if isinstance(command, MarkDeploy):
         return Action.DEPLOY
-    if isinstance(command, MarkDone):
+    if isinstance(command, MarkDone | AddFollowUp):
         return Action.DONE
     if isinstance(command, Acknowledge):
         return Action.ACK

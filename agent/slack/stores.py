@@ -75,7 +75,9 @@ class Silence(_Value):
 class DeployMarks(Protocol):
     """Deploy marks: "revision X went out now". The latest one is the reports' active deploy."""
 
-    async def record(self, deploy: ActiveDeploy, *, by: str) -> ActiveDeploy:
+    async def record(
+        self, deploy: ActiveDeploy, *, by: str, service: str | None = None
+    ) -> ActiveDeploy:
         """Record ``deploy`` as the active one and return it."""
         ...
 
@@ -93,6 +95,10 @@ class FollowUps(Protocol):
 
     async def done(self, followup_id: str, *, by: str, at: datetime) -> FollowUpItem:
         """Close a follow-up; :class:`UnknownItemError` if no open one has that id."""
+        ...
+
+    async def remind(self, text: str, *, due_at: datetime, by: str, at: datetime) -> FollowUpItem:
+        """Add a reminder for a person, due at ``due_at`` (``/check_prod followup add``)."""
         ...
 
 

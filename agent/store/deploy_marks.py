@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from prodguardian.config.models import Config
 from prodguardian.deploy import ActiveDeploy, DeploySource
 from prodguardian.store.database import Database, StoreUnavailableError
 from prodguardian.store.schema import DeployMarkRow
+
+if TYPE_CHECKING:
+    from prodguardian.followups.deploys import DeployMarked
 
 
 class StoreDeployMarks:
@@ -20,26 +25,34 @@ class StoreDeployMarks:
     still splits on the last known deploy.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, config: Config, channel: str | None = None) -> None:
         self.database = database
+        self.config = config
+        self.channel = channel
         self._known: ActiveDeploy | None = None
         self._loaded = False
+        self.last_marked: DeployMarked | None = None
 
-    async def record(self, deploy: ActiveDeploy, *, by: str) -> ActiveDeploy:
-        async def write(session: AsyncSession) -> int:
-            row = DeployMarkRow(
-                revision=deploy.revision,
-                since=deploy.since,
-                source=deploy.source.value,
-                note=deploy.note,
+    async def record(
+        self, deploy: ActiveDeploy, *, by: str, service: str | None = None
+    ) -> ActiveDeploy:
+        """Record the mark; with a config, also start its checklist and the fix's follow-ups."""
+        from prodguardian.followups.deploys import mark_deploy
+
+        config = self.config
+
+        async def write(session: AsyncSession) -> DeployMarked:
+            return await mark_deploy(
+                session,
+                deploy,
                 by=by,
-                created_at=datetime.now(UTC),
+                now=datetime.now(UTC),
+                config=config,
+                channel=self.channel,
+                service=service,
             )
-            session.add(row)
-            await session.flush()
-            return row.id
 
-        await self.database.run(write, what="record a deploy mark")
+        self.last_marked = await self.database.run(write, what="record a deploy mark")
         self._known, self._loaded = deploy, True
         return deploy
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from prodguardian.runbooks.findings import PlannedFollowUp
 from prodguardian.slack.stores import FollowUpItem, UnknownItemError
 from prodguardian.store.database import Database
 from prodguardian.store.schema import FollowUpRow
@@ -39,8 +40,9 @@ def to_item(row: FollowUpRow) -> FollowUpItem:
 class StoreFollowUps:
     """Follow-ups kept in the state store."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, expire_after: timedelta = timedelta(days=7)) -> None:
         self.database = database
+        self.expire_after = expire_after
 
     async def add(
         self,
@@ -54,14 +56,17 @@ class StoreFollowUps:
         """Add an open reminder and return it with its id (``F-1`` …)."""
 
         async def write(session: AsyncSession) -> FollowUpItem:
+            spec = PlannedFollowUp(after="now", after_s=0.0, remind=text)
             row = FollowUpRow(
                 text=text,
                 kind="remind",
+                spec=spec.model_dump_json(),
                 source=source,
                 incident_id=incident_id,
                 created_at=created_at,
                 due_at=due_at,
                 next_at=due_at,
+                expires_at=(due_at + self.expire_after) if due_at is not None else None,
                 state="open",
                 runs=0,
             )
@@ -70,6 +75,9 @@ class StoreFollowUps:
             return to_item(row)
 
         return await self.database.run(write, what="add a follow-up")
+
+    async def remind(self, text: str, *, due_at: datetime, by: str, at: datetime) -> FollowUpItem:
+        return await self.add(text, created_at=at, due_at=due_at, source=f"added by {by}")
 
     async def pending(self) -> Sequence[FollowUpItem]:
         async def read(session: AsyncSession) -> list[FollowUpItem]:

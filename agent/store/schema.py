@@ -144,6 +144,8 @@ class DeployMarkRow(Base):
     service: Mapped[str | None] = mapped_column(String(128), nullable=True)
     by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    outbox_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The announcement in the alerts channel: its thread holds the checklist's verdicts."""
 
 
 class ReportRow(Base):

@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import delete
 
 from prodguardian.config.loader import LoadedConfig
+from prodguardian.config.models import Config
 from prodguardian.engine import run_report
+from prodguardian.followups.runner import FollowUpRunner
 from prodguardian.incidents.records import open_count
 from prodguardian.incidents.store_incidents import StoreIncidents
 from prodguardian.incidents.tracker import AlertPolicy
@@ -56,11 +58,13 @@ def open_database(loaded: LoadedConfig) -> Database:
     return Database(parse_state_url(url, config_path=loaded.path))
 
 
-def store_backed(database: Database, *, channel: str | None) -> Stores:
+def store_backed(database: Database, *, config: Config, channel: str | None) -> Stores:
     """The stores the commands use, kept in ``database``."""
     return Stores(
-        deploys=StoreDeployMarks(database),
-        followups=StoreFollowUps(database),
+        deploys=StoreDeployMarks(database, config=config, channel=channel),
+        followups=StoreFollowUps(
+            database, expire_after=timedelta(seconds=config.followups.expire_after)
+        ),
         incidents=StoreIncidents(database, channel=channel),
         history=StoreReportHistory(database),
     )
@@ -102,14 +106,26 @@ class WatchService:
     ) -> None:
         self.loaded = loaded
         self.database = database
-        self.stores = stores or store_backed(database, channel=channel)
+        self.stores = stores or store_backed(database, config=loaded.config, channel=channel)
         self.runs = runs or ReportRuns(loaded, self.stores.deploys, engine=engine)
         self.policy = AlertPolicy(
             channel=channel if transport is not None else None,
             plans=check_plans(loaded.config),
             maintenance=loaded.config.maintenance,
+            followups=loaded.config.followups,
         )
         self.sender = OutboxSender(database, transport) if transport is not None else None
+        self.followups = (
+            FollowUpRunner(
+                loaded,
+                database,
+                self.runs,
+                channel=self.policy.channel,
+                on_messages=self._wake_sender,
+            )
+            if schedule
+            else None
+        )
         self.monitor = Monitor(
             loaded,
             database,
@@ -190,6 +206,11 @@ class WatchService:
             self.monitor.store_ready = True
             if self.sender is not None:
                 self._tasks.append(asyncio.create_task(self.sender.run_forever(), name="outbox"))
+            if self.followups is not None:
+                # Items that came due while stopped run now, soonest first, once each.
+                self._tasks.append(
+                    asyncio.create_task(self.followups.run_forever(), name="followups")
+                )
             await self.monitor.flush()
             self._wake_sender()
             return

@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("service", sa.String(length=128), nullable=True),
         sa.Column("by", sa.String(length=64), nullable=False),
         sa.Column("created_at", prodguardian.store.schema.UtcDateTime(), nullable=False),
+        sa.Column("outbox_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
