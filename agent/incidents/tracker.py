@@ -80,6 +80,9 @@ async def apply_report(
 ) -> Applied:
     """Record ``report``'s runs and move the incidents of its checks (one unit of work)."""
     applied = Applied()
+    # Messages are written once every run of the report is in, so an incident that opens
+    # together with its dependants' failures is posted once, with all of them.
+    pending: list[tuple[IncidentRow, Transition, Status | None, CheckRun]] = []
     silenced = {s.target for s in await silences_in_force(session, now)}
     states = await _states(session, [r.name for r in report.checks])
     incidents = await _open_by_check(session)
@@ -134,7 +137,9 @@ async def apply_report(
             del incidents[run.name]
         elif verdict.transition in (Transition.ESCALATE, Transition.DEESCALATE, Transition.CONVERT):
             add_event(session, row, verdict.transition.value, at=now, detail=run.status.value)
-        await _notify(session, row, verdict.transition, before, run, policy, silenced, now, applied)
+        pending.append((row, verdict.transition, before, run))
+    for row, transition, before, run in pending:
+        await _notify(session, row, transition, before, run, policy, silenced, now, applied)
     return applied
 
 
