@@ -7,8 +7,6 @@ variable is set.
 
 from __future__ import annotations
 
-import hmac
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,10 +16,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prodguardian.deploy import ActiveDeploy, DeploySource
+from prodguardian.server.api_auth import refusal
 from prodguardian.slack.commands import NOTE_LIMIT, REVISION_PATTERN
 from prodguardian.slack.stores import Stores
-
-TOKEN_VARIABLE = "PRODGUARDIAN_API_TOKEN"
 
 
 class DeployRequest(BaseModel):
@@ -43,7 +40,7 @@ def api_router(stores: Stores) -> APIRouter:
     @router.post("/deploys", status_code=201)
     async def mark_deploy(request: Request) -> Response:
         """Mark a deploy (JSON ``{revision, service?, note?, at?}``); starts its checklist."""
-        refused = _refused(request, required=True)
+        refused = refusal(request, mutating=True)
         if refused is not None:
             return refused
         try:
@@ -74,31 +71,13 @@ def api_router(stores: Stores) -> APIRouter:
     @router.get("/followups")
     async def followups(request: Request) -> Response:
         """The open follow-ups: due time, source, done by whom."""
-        refused = _refused(request, required=False)
+        refused = refusal(request, mutating=False)
         if refused is not None:
             return refused
         items = await stores.followups.pending()
         return JSONResponse({"followups": [i.model_dump(mode="json") for i in items]})
 
     return router
-
-
-def _refused(request: Request, *, required: bool) -> Response | None:
-    token = os.environ.get(TOKEN_VARIABLE)
-    if not token:
-        if not required:
-            return None
-        return _error(
-            401,
-            f"this API is disabled: set {TOKEN_VARIABLE} on the server and send it as a "
-            "bearer token",
-            field=None,
-        )
-    sent = request.headers.get("authorization", "")
-    scheme, _, value = sent.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip(), token):
-        return _error(401, f"send Authorization: Bearer <{TOKEN_VARIABLE}>", field=None)
-    return None
 
 
 def _error(status: int, message: str, *, field: str | None) -> Response:

@@ -16,6 +16,7 @@ from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from prodguardian import __version__
 from prodguardian.server.api_routes import api_router
+from prodguardian.server.status_page import status_router
 from prodguardian.slack.runtime import SlackRuntime
 from prodguardian.telemetry.sdk import setup_telemetry
 from prodguardian.traces.receiver import ReceiverLimits, traces_router, watched_services
@@ -54,9 +55,9 @@ def create_app(
         title="ProdGuardian",
         version=__version__,
         lifespan=lifespan,
-        docs_url=None,
+        docs_url="/api/docs",
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/api/openapi.json",
     )
     app.state.runtime = runtime
     # Its own spans and metrics (exported per OTEL_*, and at /metrics), instrumented before
@@ -110,6 +111,7 @@ def create_app(
         app.router.add_route(SLACK_EVENTS_PATH, slack_events, methods=["POST"])
 
     if watch is not None:
+        app.include_router(status_router(watch))
 
         @app.get("/api/schedule")
         async def schedule() -> dict[str, object]:
