@@ -45,7 +45,7 @@ class FailedResponse:
     revision: str | None
     status: int
     route: str
-    """``GET /api/threads/*``: method and normalised path."""
+    """``GET /api/threads/{id}``: method and normalised path."""
 
 
 class ColdStartWatch:
@@ -108,20 +108,20 @@ def find_cold_start_errors(
     clustered: list[FailedResponse] = []
     hit: set[tuple[str, datetime]] = set()
     for failure in judged:
-        times = by_instance.get(failure.instance)
-        if not times:
+        started = by_instance.get(failure.instance)
+        if not started:
             continue
-        index = bisect_right(times, failure.at) - 1
-        if index >= 0 and failure.at - times[index] <= within:
+        index = bisect_right(started, failure.at) - 1
+        if index >= 0 and failure.at - started[index] <= within:
             clustered.append(failure)
-            hit.add((failure.instance, times[index]))
-    started = sorted(
+            hit.add((failure.instance, started[index]))
+    followed = sorted(
         (s for s in starts if (s.instance, s.at) in hit), key=lambda s: (s.at, s.instance)
     )
     return ColdStartErrors(
         within=within,
         failures=len(judged),
         clustered=tuple(sorted(clustered, key=lambda f: f.at)),
-        starts=tuple(started),
+        starts=tuple(followed),
         all_starts=len(starts),
     )

@@ -14,7 +14,7 @@ variants (other figures, revision names, timings) from the same functions.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from tests.data.incidents.generate import (
@@ -273,7 +273,7 @@ def cold_starts(
     return ordered(out)
 
 
-DATASETS = {
+DATASETS: dict[str, tuple[int, Callable[[Writer], list[Entry]]]] = {
     "diagnosis-1-hotfix-minutes.jsonl": (21, hotfix_minutes),
     "diagnosis-2-seconds-after.jsonl": (22, seconds_after),
     "diagnosis-3-refused.jsonl": (23, refused),
