@@ -269,14 +269,7 @@ class LogErrorsCheck(Check[LogErrorsParams]):
                 )
         status, reasons = decide(p, basis)
         cold = self._cold_start(watch, split if basis is not whole else None)
-        if cold is not None:
-            status = worst((status, Status[p.cold_start.status]))
-            reasons.append(cold_start_reason(cold))
-            metrics["cold_start_errors"] = len(cold.clustered)
-        refused = count_refused(basis.signatures, p.refused)
-        if refused.count:
-            metrics["refused"] = refused.count
-            reasons.append(refused_phrase(refused, p.refused.count_as))
+        status = self._beyond_rates(status, reasons, metrics, basis, cold)
         summary = _summary(basis, status, reasons, whole if basis is not whole else None, note)
         evidence: list[Evidence] = []
         if split is not None:
@@ -293,6 +286,26 @@ class LogErrorsCheck(Check[LogErrorsParams]):
         return CheckResult(
             status=status, summary=summary, metrics=metrics, evidence=tuple(evidence)
         )
+
+    def _beyond_rates(
+        self,
+        status: Status,
+        reasons: list[str],
+        metrics: dict[str, float],
+        basis: Basis,
+        cold: ColdStartErrors | None,
+    ) -> Status:
+        """The cold-start pattern and refused requests: the status, reasons and metrics."""
+        p = self.params
+        if cold is not None:
+            status = worst((status, Status[p.cold_start.status]))
+            reasons.append(cold_start_reason(cold))
+            metrics["cold_start_errors"] = len(cold.clustered)
+        refused = count_refused(basis.signatures, p.refused)
+        if refused.count:
+            metrics["refused"] = refused.count
+            reasons.append(refused_phrase(refused, p.refused.count_as))
+        return status
 
     def _cold_start(
         self, watch: ColdStartWatch | None, split: DeploySplit | None

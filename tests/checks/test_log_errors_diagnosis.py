@@ -320,3 +320,20 @@ async def test_500s_not_at_a_start_of_their_instance_are_not_a_cold_start(
     d = await diagnose(kind, entries, tmp_path, **params)
     assert d.status is Status.OK, (name, d.result.summary)
     assert "cold_start_errors" not in d.result.metrics
+
+
+async def test_slack_and_the_terminal_say_why_the_first_runbook_is_first(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from prodguardian.runbooks.terminal_view import render_findings
+    from prodguardian.slack.render_runbooks import runbook_sections
+
+    d = await diagnose("file", dataset("diagnosis-4-cannot-start.jsonl"), tmp_path)
+    first = runbook_sections(d.findings)[0]
+    assert "New revision not ready" in first
+    assert "_ranked here:_ the signal that decided the status; the earliest failure" in first
+    console = Console(width=200, record=True, color_system=None)
+    console.print(*render_findings(d.findings))
+    assert "explains: the signal that decided the status; the earliest failure" in (
+        console.export_text()
+    )
