@@ -34,7 +34,9 @@ from prodguardian.checks.log_verdict import (
     count_refused,
     critical_signal,
     deploy_basis,
+    deployed_at,
     mark_signatures,
+    old_errors_go_on,
     recovering_note,
     refused_phrase,
     window_note,
@@ -257,7 +259,10 @@ class LogErrorsCheck(Check[LogErrorsParams]):
                 error_rate_since_deploy_pct=round(since.rate, 4),
                 errors_before_deploy=total_errors - since.errors,
             )
-            judged = deploy_basis(since.entries, since.errors, p.min_entries_since_deploy)
+            going_on = old_errors_go_on(errors, deployed_at(split, traffic))
+            judged = deploy_basis(
+                since.entries, since.errors, p.min_entries_since_deploy, old_errors_go_on=going_on
+            )
             if judged is DeployBasis.SINCE:
                 basis = since
             elif judged is DeployBasis.RECOVERING:
@@ -265,7 +270,11 @@ class LogErrorsCheck(Check[LogErrorsParams]):
                 metrics["recovering"] = 1
             else:
                 note = window_note(
-                    since.entries, since.errors, p.min_entries_since_deploy, split.describe()
+                    since.entries,
+                    since.errors,
+                    p.min_entries_since_deploy,
+                    split.describe(),
+                    old_errors_go_on=going_on,
                 )
         status, reasons = decide(p, basis)
         cold = self._cold_start(watch, split if basis is not whole else None)

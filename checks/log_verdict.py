@@ -19,7 +19,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -28,6 +28,8 @@ from prodguardian.checks.log_params import validate_regex
 from prodguardian.config.duration import Duration
 from prodguardian.evidence import ErrorSignature
 from prodguardian.logs.cold_start import START_PATTERN, ColdStartErrors
+from prodguardian.logs.deploy_split import DeploySplit
+from prodguardian.logs.query import Traffic
 
 #: What the report tells a reader to do while the new revision's sample is small.
 RECHECK_AFTER = "+30 min"
@@ -97,13 +99,37 @@ class DeployBasis(enum.Enum):
     """Nothing since the deploy, or errors among its few entries: the whole window decides."""
 
 
-def deploy_basis(since_entries: int, since_errors: int, min_since: int) -> DeployBasis:
-    """Which entries decide, from what the new revision has served so far."""
+def deploy_basis(
+    since_entries: int, since_errors: int, min_since: int, *, old_errors_go_on: bool = False
+) -> DeployBasis:
+    """Which entries decide, from what the new revision has served so far.
+
+    ``old_errors_go_on``: errors counted as "before the deploy" still happen after it (the old
+    revision still serves part of the traffic): a clean start of the new one proves nothing.
+    """
     if since_entries >= min_since:
         return DeployBasis.SINCE
-    if since_entries > 0 and since_errors == 0:
+    if since_entries > 0 and since_errors == 0 and not old_errors_go_on:
         return DeployBasis.RECOVERING
     return DeployBasis.WINDOW
+
+
+def deployed_at(split: DeploySplit, traffic: Traffic) -> datetime | None:
+    """When the deploy took effect: its time, else the new revision's first entry."""
+    if split.since is not None:
+        return split.since
+    slot = traffic.revisions.get(split.revision) if split.revision is not None else None
+    return slot.first_seen if slot is not None else None
+
+
+def old_errors_go_on(signatures: Iterable[ErrorSignature], deployed_at: datetime | None) -> bool:
+    """Whether an error from before the deploy was last seen after ``deployed_at``."""
+    if deployed_at is None:
+        return False
+    return any(
+        s.before_deploy and s.last_seen is not None and s.last_seen > deployed_at
+        for s in signatures
+    )
 
 
 def recovering_note(since_entries: int, min_since: int) -> str:
@@ -114,8 +140,20 @@ def recovering_note(since_entries: int, min_since: int) -> str:
     )
 
 
-def window_note(since_entries: int, since_errors: int, min_since: int, deploy: str) -> str:
+def window_note(
+    since_entries: int,
+    since_errors: int,
+    min_since: int,
+    deploy: str,
+    *,
+    old_errors_go_on: bool = False,
+) -> str:
     """Why the whole window decides although there is a deploy."""
+    if since_entries < min_since and since_errors == 0 and old_errors_go_on:
+        return (
+            f"only {since_entries} entries since the {deploy} (< {min_since}) and the older "
+            "revision's errors go on after it, so the whole window decides"
+        )
     if since_entries == 0:
         return f"no entries since the {deploy} yet, so the whole window decides"
     errors = "1 is an error" if since_errors == 1 else f"{since_errors} are errors"

@@ -104,6 +104,28 @@ async def test_errors_of_the_new_revision_itself_let_the_small_sample_decide_aga
     assert d.explained()
 
 
+@pytest.mark.parametrize("kind", SOURCES)
+@pytest.mark.parametrize("told", ["from-logs", "revision"])
+async def test_a_clean_start_proves_nothing_while_the_old_revision_still_fails(
+    kind: str, told: str, tmp_path: Path
+) -> None:
+    """A rollout that leaves the old revision part of the traffic: its errors go on."""
+    entries = data.hotfix_minutes(
+        Writer(104), deploy=NOW - timedelta(minutes=6), old_until=NOW - timedelta(seconds=30)
+    )
+    deploy = (
+        ActiveDeploy(revision="emergence-app-00042-fix", source=DeploySource.DEPLOY_MARK)
+        if told == "revision"
+        else None
+    )
+    d = await diagnose(kind, entries, tmp_path, deploy=deploy)
+    assert d.status is Status.DEGRADED, d.result.summary
+    assert "the older revision's errors go on after it" in d.result.summary
+    assert "recovering" not in d.result.metrics
+    assert d.first == DB
+    assert d.explained()
+
+
 # 2. Seconds after a deploy: the runbook stays ----------------------------------------------
 
 SECONDS_AFTER = {

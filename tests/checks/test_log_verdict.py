@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from prodguardian.checks.log_verdict import (
     critical_signal,
     deploy_basis,
     mark_signatures,
+    old_errors_go_on,
     window_note,
 )
 from tests.runbooks.evidence_factory import signature
@@ -36,6 +38,18 @@ def test_which_entries_decide_after_a_deploy(
     entries: int, errors: int, expected: DeployBasis
 ) -> None:
     assert deploy_basis(entries, errors, 20) is expected
+
+
+def test_a_clean_start_is_not_recovering_while_the_old_errors_go_on() -> None:
+    assert deploy_basis(15, 0, 20, old_errors_go_on=True) is DeployBasis.WINDOW
+    assert deploy_basis(25, 0, 20, old_errors_go_on=True) is DeployBasis.SINCE
+    t0 = datetime(2025, 10, 11, 12, 0, tzinfo=UTC)
+    old = signature("boom", before_deploy=True).model_copy(
+        update={"last_seen": t0 + timedelta(minutes=1)}
+    )
+    assert old_errors_go_on([old], t0)
+    assert not old_errors_go_on([old], t0 + timedelta(minutes=2))
+    assert not old_errors_go_on([old], None)
 
 
 def test_the_window_note_says_why() -> None:

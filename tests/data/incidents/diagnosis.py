@@ -65,12 +65,13 @@ def hotfix_minutes(
     new_entries: int = 15,
     new_errors: int = 0,
     new_error: str = "KeyError: 'user_{n}'",
+    old_until: datetime | None = None,
 ) -> list[Entry]:
-    """The database incident's hour on ``old`` up to ``deploy``; ``new`` serves from then on,
-    with ``new_errors`` errors of its own (``new_error``, not the database) among its entries."""
-    stamps = spread(
-        NOW - timedelta(minutes=59, seconds=30), deploy - timedelta(seconds=20), old_entries, w.rng
-    )
+    """The database incident's hour on ``old`` up to ``deploy`` (or ``old_until``: a rollout
+    that leaves it part of the traffic); ``new`` serves from ``deploy`` on, with ``new_errors``
+    errors of its own (``new_error``, not the database) among its entries."""
+    until = old_until if old_until is not None else deploy - timedelta(seconds=20)
+    stamps = spread(NOW - timedelta(minutes=59, seconds=30), until, old_entries, w.rng)
     bad = set(w.rng.sample(range(old_entries), old_errors))
     out = [
         w.text(ts, old, db_traceback(w.rng), "ERROR") if i in bad else w.background(ts, old)
