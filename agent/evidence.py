@@ -71,6 +71,12 @@ class ErrorSignature(_Evidence):
     """Errors drive a log check's status; warnings are reported apart (unless configured)."""
     severity: str | None = None
     """The highest log severity seen (``ERROR``, ``WARNING``...)."""
+    signal: bool = False
+    """It set the check's status by itself (a critical pattern, errors clustered at instance
+    starts): the runbook that explains it ranks first."""
+    before_deploy_counted: bool = False
+    """From before the deploy, yet counted in the status: the new revision had too little
+    traffic (or errors of its own), so the whole window decided. Its runbook is reported."""
 
 
 class SlowRoute(_Evidence):

@@ -8,6 +8,7 @@ Status comes from the errors since the active deploy once enough traffic has bee
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Self
@@ -24,10 +25,29 @@ from prodguardian.checks.log_params import (
     severity_of,
     validate_regex,
 )
+from prodguardian.checks.log_verdict import (
+    ColdStartParams,
+    DeployBasis,
+    RefusedParams,
+    cold_start_reason,
+    cold_start_signature,
+    count_refused,
+    critical_signal,
+    deploy_basis,
+    deployed_at,
+    mark_signatures,
+    old_errors_go_on,
+    recovering_note,
+    refused_phrase,
+    window_note,
+    within,
+)
 from prodguardian.context import CheckContext
 from prodguardian.evidence import ErrorSignature, Evidence, Observation
 from prodguardian.logs.classify import BOT_SCAN_PATHS, Classifier, Level, Rule
+from prodguardian.logs.cold_start import ColdStartErrors, ColdStartWatch, find_cold_start_errors
 from prodguardian.logs.deploy_split import DeploySplit, resolve_split
+from prodguardian.logs.fan_out import FanOut
 from prodguardian.logs.query import LogQuery, Traffic
 from prodguardian.logs.tally import SignatureTally
 from prodguardian.result import CheckResult
@@ -84,6 +104,10 @@ class LogErrorsParams(LogCheckParams):
     min_entries_since_deploy: int = Field(default=20, ge=1)
     """Entries needed since the deploy before its errors alone decide the status."""
     max_signatures: int = Field(default=10, ge=1, le=200)
+    refused: RefusedParams = RefusedParams()
+    """HTTP 429 and "no available instance" answers: failed requests (or warnings)."""
+    cold_start: ColdStartParams = ColdStartParams()
+    """5xx clustered within seconds of an instance start on the same instance."""
 
     @field_validator("noise_paths", "ignore_messages", "critical_patterns")
     @classmethod
@@ -137,14 +161,25 @@ def decide(params: LogErrorsParams, basis: Basis) -> tuple[Status, list[str]]:
     if params.degraded_warnings and basis.warnings >= params.degraded_warnings:
         status = worst((status, Status.DEGRADED))
         reasons.append(f"{basis.warnings} warnings ≥ {params.degraded_warnings}")
-    patterns = [re.compile(p) for p in params.critical_patterns]
-    for sig in basis.signatures:
-        hit = next((p for p in patterns if p.search(sig.message) or p.search(sig.sample)), None)
-        if hit is not None:
-            status = Status.CRITICAL
-            reasons.append(f"critical signal: {sig.message[:120]}")
-            break
+    signal = critical_signal(basis.signatures, _critical_patterns(params))
+    if signal is not None:
+        status = Status.CRITICAL
+        reasons.append(f"critical signal: {signal.message[:120]}")
     return status, reasons
+
+
+def _critical_patterns(params: LogErrorsParams) -> list[re.Pattern[str]]:
+    return [re.compile(p) for p in params.critical_patterns]
+
+
+def _error_rule(params: LogErrorsParams) -> Rule:
+    """The errors rule, with refused statuses added when they count as failed requests."""
+    rule = params.errors.to_rule()
+    if params.refused.count_as != "errors":
+        return rule
+    return dataclasses.replace(
+        rule, http_statuses=rule.http_statuses | frozenset(params.refused.http_statuses)
+    )
 
 
 class LogErrorsCheck(Check[LogErrorsParams]):
@@ -157,25 +192,34 @@ class LogErrorsCheck(Check[LogErrorsParams]):
         p = self.params
         source = log_source(ctx, p.source)
         classifier = Classifier(
-            errors=p.errors.to_rule(),
+            errors=_error_rule(p),
             warnings=p.warnings.to_rule(),
             noise_paths=p.noise_paths,
             noise_messages=p.ignore_messages,
         )
         split_at = ctx.deploy.since if ctx.deploy is not None else None
+        interest = classifier.interest()
+        if p.cold_start.enabled:  # the instance-start lines are INFO: ask for them by text
+            interest = dataclasses.replace(interest, text=p.cold_start.start_pattern)
         query = LogQuery(
             window=p.window_at(ctx),
             scope=p.scope.to_scope(),
-            interest=classifier.interest(),
+            interest=interest,
             count_all=True,
             split_at=split_at,
         )
         tally = SignatureTally(classifier, split_at=split_at)
-        traffic = await source.scan(query, tally, deadline=deadline_of(ctx))
-        return self._result(tally, traffic, resolve_split(ctx.deploy, traffic))
+        watch = ColdStartWatch(p.cold_start.start_pattern)
+        consumer = FanOut(tally, watch) if p.cold_start.enabled else tally
+        traffic = await source.scan(query, consumer, deadline=deadline_of(ctx))
+        return self._result(tally, traffic, resolve_split(ctx.deploy, traffic), watch)
 
     def _result(
-        self, tally: SignatureTally, traffic: Traffic, split: DeploySplit | None
+        self,
+        tally: SignatureTally,
+        traffic: Traffic,
+        split: DeploySplit | None,
+        watch: ColdStartWatch | None = None,
     ) -> CheckResult:
         p = self.params
         window = format_window(p.window)
@@ -215,24 +259,77 @@ class LogErrorsCheck(Check[LogErrorsParams]):
                 error_rate_since_deploy_pct=round(since.rate, 4),
                 errors_before_deploy=total_errors - since.errors,
             )
-            if since.entries >= p.min_entries_since_deploy:
+            going_on = old_errors_go_on(errors, deployed_at(split, traffic))
+            judged = deploy_basis(
+                since.entries, since.errors, p.min_entries_since_deploy, old_errors_go_on=going_on
+            )
+            if judged is DeployBasis.SINCE:
                 basis = since
+            elif judged is DeployBasis.RECOVERING:
+                basis, note = since, recovering_note(since.entries, p.min_entries_since_deploy)
+                metrics["recovering"] = 1
             else:
-                note = (
-                    f"only {since.entries} entries since the {split.describe()} "
-                    f"(< {p.min_entries_since_deploy}), so the whole window decides"
+                note = window_note(
+                    since.entries,
+                    since.errors,
+                    p.min_entries_since_deploy,
+                    split.describe(),
+                    old_errors_go_on=going_on,
                 )
         status, reasons = decide(p, basis)
+        cold = self._cold_start(watch, split if basis is not whole else None)
+        status = self._beyond_rates(status, reasons, metrics, basis, cold)
         summary = _summary(basis, status, reasons, whole if basis is not whole else None, note)
         evidence: list[Evidence] = []
         if split is not None:
             evidence.append(
                 Observation(label="deploy", text=_deploy_text(split, basis, whole, note))
             )
+        if cold is not None:
+            evidence.append(cold_start_signature(cold))
+        signal = critical_signal(basis.signatures, _critical_patterns(p))
+        errors = mark_signatures(
+            errors, signal=signal, window_decides=split is not None and basis is whole
+        )
         evidence += _pick(errors, warnings, p.max_signatures)
         return CheckResult(
             status=status, summary=summary, metrics=metrics, evidence=tuple(evidence)
         )
+
+    def _beyond_rates(
+        self,
+        status: Status,
+        reasons: list[str],
+        metrics: dict[str, float],
+        basis: Basis,
+        cold: ColdStartErrors | None,
+    ) -> Status:
+        """The cold-start pattern and refused requests: the status, reasons and metrics."""
+        p = self.params
+        if cold is not None:
+            status = worst((status, Status[p.cold_start.status]))
+            reasons.append(cold_start_reason(cold))
+            metrics["cold_start_errors"] = len(cold.clustered)
+        refused = count_refused(basis.signatures, p.refused)
+        if refused.count:
+            metrics["refused"] = refused.count
+            reasons.append(refused_phrase(refused, p.refused.count_as))
+        return status
+
+    def _cold_start(
+        self, watch: ColdStartWatch | None, split: DeploySplit | None
+    ) -> ColdStartErrors | None:
+        """The cold-start pattern among the entries that decide, when it is there."""
+        rules = self.params.cold_start
+        if watch is None or not rules.enabled:
+            return None
+        found = find_cold_start_errors(
+            watch.starts,
+            watch.failures,
+            within=within(rules),
+            counts=split.after if split is not None else lambda revision, at: True,
+        )
+        return found if rules.triggered(found) else None
 
 
 def _summary(
@@ -247,7 +344,7 @@ def _summary(
     if reasons:
         parts.append("; ".join(reasons))
     if basis.signatures:
-        top = basis.signatures[0]
+        top = max(basis.signatures, key=lambda s: s.count)  # the first of the most frequent
         name = f"{top.exception_type}: {top.message}" if top.exception_type else top.message
         parts.append(f"top: {name[:140]} (×{top.count})")
     if whole is not None and whole.errors > basis.errors:
@@ -262,10 +359,11 @@ def _summary(
 def _deploy_text(split: DeploySplit, basis: Basis, whole: Basis, note: str) -> str:
     if basis is whole:
         return f"{split.describe()}: {note}"
-    return (
+    text = (
         f"status from {basis.entries} entries {basis.label} ({basis.errors} errors); "
         f"{whole.errors - basis.errors} errors in the window are from before it"
     )
+    return f"{text}; {note}" if note else text
 
 
 def _pick(

@@ -26,6 +26,7 @@ from prodguardian.config.keypath import format_key_path
 from prodguardian.config.models import CHECK_SPEC_KEYS, CheckSpec, Config
 from prodguardian.config.schedule_rules import schedule_problems
 from prodguardian.config.validation_errors import describe_validation_error
+from prodguardian.config.yaml_limits import YamlLimitError, load_yaml
 from prodguardian.errors import ConfigError
 from prodguardian.logs.config_sources import build_log_sources, split_log_source_options
 from prodguardian.logs.source import LogSource
@@ -98,7 +99,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the file: {exc}", path=path) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
+    except YamlLimitError as exc:
+        raise ConfigError(str(exc), path=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

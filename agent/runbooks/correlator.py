@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from prodguardian.evidence import ErrorSignature, FailedCondition, LogLine, Observation
@@ -23,6 +23,7 @@ from prodguardian.runbooks.findings import (
 from prodguardian.runbooks.matcher import Candidate, RunbookMatcher
 from prodguardian.runbooks.model import Runbook, format_offset
 from prodguardian.runbooks.placeholders import fill, values_from_texts
+from prodguardian.runbooks.ranking import Explained, rank
 from prodguardian.runbooks.scaffold import scaffold, scaffold_command, suggested_id
 from prodguardian.runbooks.subject import (
     MatchSubject,
@@ -50,6 +51,9 @@ MAX_VALUE_SUBJECTS = 20
 #: request log's 500 beside a traceback is that traceback's request, not a failure of its own.
 SAME_WINDOW = timedelta(seconds=30)
 MAX_PENDING_5XX = 50
+#: A bare 5xx of a revision whose deciding signal a runbook explains (it cannot start, say)
+#: joins that runbook whenever it happened: it follows from that failure.
+SAME_REVISION_REASON = "a 5xx of the revision whose deciding failure this runbook explains"
 
 _FAILING = (Status.DEGRADED, Status.CRITICAL)
 
@@ -64,6 +68,8 @@ class Observed:
     fingerprint: str | None = None
     failing: bool = True
     """Whether it comes from a DEGRADED or CRITICAL check (or a passing check's warnings)."""
+    signal: bool = False
+    """It decided its check's status by itself: the runbook explaining it ranks first."""
 
 
 def correlate(
@@ -94,7 +100,8 @@ def service_values(service: ServiceConfig | None) -> dict[str, str]:
 def report_failures(report: Report) -> Iterator[Observed]:
     """The evidence of every DEGRADED or CRITICAL check, as match subjects.
 
-    Error signatures from before the active deploy are skipped: they are what the deploy fixed.
+    Error signatures from before the active deploy are skipped (they are what the deploy
+    fixed) unless they still counted in the status: then they are what must be explained.
     A failing check without evidence is matched on its summary. Signatures that a passing check
     still reports (warnings below its thresholds, such as a 429 storm) are matched too, so a
     known failure is recognised before it trips a threshold.
@@ -119,10 +126,10 @@ def _run_failures(run: CheckRun) -> Iterator[Observed]:
     produced = False
     for item in run.result.evidence:
         if isinstance(item, ErrorSignature):
-            if item.before_deploy:
+            if item.before_deploy and not item.before_deploy_counted:
                 continue
             subject = from_signature(item, check_kind=kind, check_name=name)
-            yield Observed(subject, fingerprint=item.fingerprint)
+            yield Observed(subject, fingerprint=item.fingerprint, signal=item.signal)
         elif isinstance(item, FailedCondition):
             subject = from_condition(item, check_kind=kind, check_name=name)
             yield Observed(subject, error_like=False)
@@ -153,7 +160,14 @@ def correlate_observed(
     by_runbook: dict[str, _Accumulated] = {}
     unmatched: dict[str, Observed] = {}
     pending: list[Observed] = []
+    total_errors = 0
+    earliest: datetime | None = None
     for item in observed:
+        if item.failing and item.error_like:
+            total_errors += item.subject.occurrences
+            first = item.subject.first_seen
+            if first is not None and (earliest is None or first < earliest):
+                earliest = first
         candidates = matcher.match(item.subject)
         if not candidates and item.error_like:
             if _bare_5xx(item.subject) and len(pending) < MAX_PENDING_5XX:
@@ -164,19 +178,25 @@ def correlate_observed(
             key = candidate.runbook.id
             if key not in by_runbook:
                 by_runbook[key] = _Accumulated(candidate, item.subject)
-            by_runbook[key].add(candidate, item.subject, failing=item.failing)
+            by_runbook[key].add(candidate, item.subject, failing=item.failing, signal=item.signal)
+    # A bare 5xx joins the match that explains most: a deciding signal, else the earliest.
+    joinable = sorted(by_runbook.values(), key=_Accumulated.join_order)
     for item in pending:
-        joined = next((a for a in by_runbook.values() if a.same_window(item.subject)), None)
+        joined = next((a for a in joinable if a.same_revision(item.subject)), None)
+        if joined is not None:
+            joined.add_companion(item.subject, same_revision=True)
+            continue
+        joined = next((a for a in joinable if a.same_window(item.subject)), None)
         if joined is not None:
             joined.add_companion(item.subject)
         elif len(unmatched) < MAX_NO_RUNBOOK:
             unmatched.setdefault(item.fingerprint or item.subject.label, item)
     matches = [
-        acc.finding(matcher, fill_values(acc.subjects, values, fallback))
+        (acc.finding(matcher, fill_values(acc.subjects, values, fallback)), acc.explained())
         for acc in by_runbook.values()
     ]
-    matches.sort(key=lambda m: (not m.failing, -m.score, -m.severity.rank, -m.count, m.id))
-    return (*matches, *(_no_runbook(item) for item in unmatched.values()))
+    ranked = rank(matches, total_errors=total_errors, earliest=earliest)
+    return (*ranked, *(_no_runbook(item) for item in unmatched.values()))
 
 
 class _Accumulated:
@@ -186,11 +206,14 @@ class _Accumulated:
         self.best, self.best_subject = best, subject
         self.count = 0
         self.failing = False
+        self.signal = False
+        self.first_seen: datetime | None = None
         self.labels: dict[str, None] = {}
         self.checks: dict[str, None] = {}
         self.subjects: list[MatchSubject] = []
         self.windows: list[tuple[str, datetime, datetime]] = []
-        self.companions: list[str] = []
+        self.companions: list[tuple[str, bool]] = []
+        self.signal_revisions: set[tuple[str, str]] = set()
 
     def same_window(self, subject: MatchSubject) -> bool:
         """Whether ``subject`` happened while a failure this runbook matched was happening."""
@@ -204,16 +227,40 @@ class _Accumulated:
             for check, start, end in self.windows
         )
 
-    def add_companion(self, subject: MatchSubject) -> None:
-        """A bare 5xx explained by this runbook because it happened in the same window."""
+    def same_revision(self, subject: MatchSubject) -> bool:
+        """Whether ``subject`` is a failure of a revision whose deciding signal this runbook
+        explains (every 503 of a revision that cannot start follows from it)."""
+        return bool(subject.revisions) and all(
+            (subject.check_name, revision) in self.signal_revisions
+            for revision in subject.revisions
+        )
+
+    def add_companion(self, subject: MatchSubject, *, same_revision: bool = False) -> None:
+        """A bare 5xx explained by this runbook: same window, or same failing revision."""
         self.count += subject.occurrences
         if len(self.labels) < MAX_EVIDENCE:
             self.labels.setdefault(subject.label)
         if len(self.companions) < MAX_EVIDENCE:
-            self.companions.append(subject.label)
+            self.companions.append((subject.label, same_revision))
 
-    def add(self, candidate: Candidate, subject: MatchSubject, *, failing: bool) -> None:
+    def join_order(self) -> tuple[bool, datetime]:
+        """Matches a bare 5xx prefers to join: a deciding signal first, then the earliest."""
+        return (not self.signal, self.first_seen or datetime.max.replace(tzinfo=UTC))
+
+    def explained(self) -> Explained:
+        """What this runbook covers, for ranking."""
+        return Explained(signal=self.signal, first_seen=self.first_seen, count=self.count)
+
+    def add(
+        self, candidate: Candidate, subject: MatchSubject, *, failing: bool, signal: bool = False
+    ) -> None:
         self.failing = self.failing or failing
+        self.signal = self.signal or (failing and signal)
+        first = subject.first_seen
+        if failing and first is not None and (self.first_seen is None or first < self.first_seen):
+            self.first_seen = first
+        if failing and signal and len(self.signal_revisions) < MAX_VALUE_SUBJECTS:
+            self.signal_revisions.update((subject.check_name, r) for r in subject.revisions)
         if candidate.score > self.best.score:
             self.best, self.best_subject = candidate, subject
         self.count += subject.occurrences
@@ -248,12 +295,14 @@ class _Accumulated:
     def _companion_reasons(self) -> tuple[Explanation, ...]:
         seconds = int(SAME_WINDOW.total_seconds())
         return tuple(
-            Explanation(
+            Explanation(field="same_revision", pattern=SAME_REVISION_REASON, matched=label)
+            if same_revision
+            else Explanation(
                 field="same_window",
                 pattern=f"a 5xx within {seconds} s of a failure this runbook matched",
                 matched=label,
             )
-            for label in self.companions
+            for label, same_revision in self.companions
         )
 
 

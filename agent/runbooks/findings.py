@@ -72,6 +72,9 @@ class RunbookMatch(_Finding):
     placeholders: Mapping[str, str] = Field(default_factory=dict)
     """The values used to fill the commands (service, region, revision, memory_next …)."""
     source: str
+    explains: tuple[str, ...] = ()
+    """What put it where it ranks: the signal that decided the status, the earliest failure,
+    how many of the failing entries it covers."""
 
 
 class NoRunbook(_Finding):

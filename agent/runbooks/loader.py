@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from prodguardian.config.validation_errors import describe_validation_error
+from prodguardian.config.yaml_limits import YamlLimitError, load_yaml
 from prodguardian.errors import ConfigError
 from prodguardian.runbooks.body import missing_sections
 from prodguardian.runbooks.model import FrontMatter, Runbook
@@ -128,7 +129,9 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict[str, Any], str]:
             "the front matter is not closed: add a line '---' after the YAML keys", path=path
         )
     try:
-        raw = yaml.safe_load("".join(lines[1:end]))
+        raw = load_yaml("".join(lines[1:end]))
+    except YamlLimitError as exc:
+        raise RunbookError(f"front matter: {exc}", path=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 2}, column {mark.column + 1}: " if mark else ""

@@ -49,6 +49,8 @@ def render_match(match: RunbookMatch) -> RenderableType:
             (f" · {', '.join(match.checks)}" if match.checks else "", "dim"),
         )
     ]
+    if match.explains:
+        lines.append(Text.assemble(("    explains: ", "dim"), "; ".join(match.explains)))
     for why in match.why[:MAX_WHY_SHOWN]:
         lines.append(
             Text.assemble(

@@ -40,6 +40,8 @@ def _match(match: RunbookMatch) -> str:
         f"📘 *Runbook: {escape_text(cut(match.title, 150))}* · {match.severity.value} · "
         f"{match.count}× in {checks or 'the report'}"
     ]
+    if match.explains:
+        lines.append(f"• _ranked here:_ {escape_text('; '.join(match.explains))}")
     for why in match.why[:WHY_SHOWN]:
         lines.append(
             f"• _why:_ {escape_text(why.field)} {inline_code(why.pattern, 120)} matched "

@@ -157,7 +157,7 @@ def test_matches_come_best_first_then_failures_without_runbook() -> None:
             "log_errors",
             Status.CRITICAL,
             signature("ZeroDivisionError", exception_type="ZeroDivisionError"),
-            signature("HTTP 429 GET /api/health", http_statuses=(429,), count=50),
+            signature("HTTP 429 GET /api/health", http_statuses=(429,), count=1),
             signature("Database connection is not available.", exception_type="RuntimeError"),
         )
     )
@@ -167,6 +167,22 @@ def test_matches_come_best_first_then_failures_without_runbook() -> None:
         ("RunbookMatch", "http-429-throttling"),
         ("NoRunbook", None),
     ]
+
+
+def test_the_share_of_the_errors_a_match_explains_outweighs_its_rules_specificity() -> None:
+    """Issue 12 (4): 50 refused requests explain more of a failure than one database error."""
+    rep = report(
+        run(
+            "logs",
+            "log_errors",
+            Status.CRITICAL,
+            signature("HTTP 429 GET /api/health", http_statuses=(429,), count=50),
+            signature("Database connection is not available.", exception_type="RuntimeError"),
+        )
+    )
+    found = [f for f in findings(rep) if isinstance(f, RunbookMatch)]
+    assert [f.id for f in found] == ["http-429-throttling", "db-connection-lost"]
+    assert found[0].explains == ("50 of 51 failing entries",)
 
 
 def test_the_revision_comes_from_the_message_then_the_deploy() -> None:

@@ -242,6 +242,16 @@ CASES: list[tuple[str, str, Callable[[], MatchSubject]]] = [
         text('127.0.0.1 - "GET /static/app.js HTTP/1.1" 429 Too Many Requests'),
     ),
     (THROTTLE, "probe status", cond("status == 200", "200", "429")),
+    (
+        THROTTLE,
+        "cloud run no available instance",
+        sig(
+            "HTTP 503 POST /api/chat/message: The request was aborted because there was no "
+            "available instance. Additional troubleshooting documentation can be found at: "
+            "https://cloud.google.com/run/docs/troubleshooting#abort-request",
+            http_statuses=(503,),
+        ),
+    ),
     # 5: liveness probe on a missing path.
     (LIVENESS, "probe failed", sig(liveness("/health/live"))),
     (LIVENESS, "other path and count", text(liveness("/healthz/liveness", times=1))),
@@ -264,6 +274,24 @@ CASES: list[tuple[str, str, Callable[[], MatchSubject]]] = [
         ),
     ),
     (NOT_READY, "other module, raw", text(import_traceback("app", line=4))),
+    (
+        NOT_READY,
+        "startup probe failed",
+        sig(
+            'Default STARTUP TCP probe failed 1 time consecutively for container "emergence-app-1" '
+            "on port 8080. The instance was not started."
+        ),
+    ),
+    (
+        NOT_READY,
+        "startup http probe, other container, raw",
+        text(
+            'STARTUP HTTP probe failed 3 times consecutively for container "api-1" on path '
+            '"/ready". The instance was not started.'
+        ),
+    ),
+    (NOT_READY, "container exit 1", sig("Container called exit(1).")),
+    (NOT_READY, "container exit 3, raw", text("Container called exit(3).")),
     # 7: the provider's JSON-mode rule.
     (
         JSON_MODE,
@@ -352,6 +380,10 @@ def test_a_provider_429_is_not_our_throttling(matcher: RunbookMatcher) -> None:
 def test_a_revision_that_cannot_serve_is_not_a_cold_start(matcher: RunbookMatcher) -> None:
     ids = [c.runbook.id for c in matcher.match(from_text(not_ready("svc-00002-abc")))]
     assert ids == [NOT_READY]
+
+
+def test_an_ordinary_shutdown_is_not_a_failed_start(matcher: RunbookMatcher) -> None:
+    assert matcher.match(from_text("Container called exit(0).")) == ()
 
 
 def test_the_preference_failure_of_incident_7_is_not_incident_8(matcher: RunbookMatcher) -> None:

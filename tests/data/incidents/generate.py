@@ -81,9 +81,12 @@ class Writer:
         path: str,
         status: int,
         text: str | None = None,
+        instance: str | None = None,
     ) -> Entry:
         severity = "ERROR" if status >= 500 else "WARNING" if status >= 400 else "INFO"
         entry = self._base(ts, revision, "requests", severity)
+        if instance is not None:
+            entry["labels"]["instanceId"] = instance
         entry["httpRequest"] = {
             "requestMethod": method,
             "requestUrl": f"{HOST}{path}",
@@ -511,12 +514,17 @@ def text_log(entries: list[Entry]) -> Iterator[str]:
         yield f"{e['timestamp']} {e['severity']} {text}\n"
 
 
+def write_dataset(name: str, entries: list[Entry]) -> None:
+    """``entries`` as ``HERE/name``, one compact JSON object a line."""
+    with (HERE / name).open("w", encoding="utf-8") as out:
+        for entry in entries:
+            out.write(json.dumps(entry, separators=(",", ":")) + "\n")
+
+
 def main() -> None:
     for name, (seed, build) in DATASETS.items():
         entries = build(Writer(seed))
-        with (HERE / name).open("w", encoding="utf-8") as out:
-            for entry in entries:
-                out.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        write_dataset(name, entries)
         if name == "incident-01-database.jsonl":
             (HERE / "incident-01-database.log").write_text("".join(text_log(entries)))
 
