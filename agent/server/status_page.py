@@ -8,6 +8,7 @@ at ``/login`` sets.
 from __future__ import annotations
 
 import contextlib
+from urllib.parse import parse_qs
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,8 +100,9 @@ def status_router(watch: WatchService) -> APIRouter:
 
     @router.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        form = await request.form()
-        sent = str(form.get("token") or "")
+        # A one-field urlencoded form, read without a multipart parser.
+        fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+        sent = (fields.get("token") or [""])[0]
         if configured_token() is None or not token_matches(sent):
             html = TEMPLATES.get_template("login.html").render(error="That is not the token.")
             return HTMLResponse(html, status_code=401)
