@@ -8,10 +8,10 @@ at ``/login`` sets.
 from __future__ import annotations
 
 import contextlib
-from urllib.parse import parse_qs
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse

@@ -110,7 +110,8 @@ async def test_the_token_guards_the_page_and_the_api(
         try:
             page = await browser.new_page()
             response = await page.goto(base + "/api/status")
-            assert response is not None and response.status == 401
+            assert response is not None
+            assert response.status == 401
             await page.goto(base + "/")
             assert page.url.endswith("/login")
             await page.fill("input[name=token]", "wrong")
@@ -120,8 +121,10 @@ async def test_the_token_guards_the_page_and_the_api(
             await page.click("button[type=submit]")
             await page.wait_for_selector("#overall")
             response = await page.goto(base + "/api/status")
-            assert response is not None and response.status == 200
+            assert response is not None
+            assert response.status == 200
             health = await page.goto(base + "/healthz")
-            assert health is not None and health.status == 200
+            assert health is not None
+            assert health.status == 200
         finally:
             await browser.close()
