@@ -58,20 +58,24 @@ def create_app(runtime: SlackRuntime, *, extra_routers: Sequence[APIRouter] = ()
 
     @app.get("/readyz")
     async def readyz() -> Response:
-        """Readiness: the config is loaded and Slack accepted the bot token (auth.test)."""
-        problem = await runtime.verify_auth()
-        identity = runtime.identity
+        """Readiness: the config is loaded and Slack accepted the bot token (auth.test).
+
+        Reads the verdict of the background check (never calls Slack itself, except to wait
+        a moment for the first check after start-up).
+        """
+        status = await runtime.token.current(wait_first_s=5.0)
+        identity = status.identity
         body: dict[str, object] = {
-            "ready": problem is None,
+            "ready": status.ready,
             "checks": len(runtime.loaded.checks),
             "slack": "socket mode" if runtime.socket_mode else "http",
         }
         if identity is not None:
             body["slack_team"] = identity.team
             body["slack_bot_user"] = identity.user_id
-        if problem is not None:
-            body["problem"] = problem
-        return JSONResponse(body, status_code=200 if problem is None else 503)
+        if status.problem is not None:
+            body["problem" if not status.ready else "warning"] = status.problem
+        return JSONResponse(body, status_code=200 if status.ready else 503)
 
     if not runtime.socket_mode:
         handler = AsyncSlackRequestHandler(runtime.bolt)
