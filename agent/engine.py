@@ -11,6 +11,7 @@ from prodguardian.config.loader import LoadedConfig
 from prodguardian.deploy import ActiveDeploy
 from prodguardian.report import Report, build_report
 from prodguardian.runbooks import correlate, library_for_config
+from prodguardian.runbooks.critical import critical_runbook_finder
 from prodguardian.runner import OnDone, run_checks
 
 
@@ -24,12 +25,14 @@ async def run_report(
     """Run ``checks`` (default: all configured) and return the report."""
     selected = loaded.checks if checks is None else checks
     started_at = datetime.now(UTC)
+    library = library_for_config(loaded)
     runs = await run_checks(
         selected,
         concurrency=loaded.config.runner.concurrency,
         deploy=deploy,
         on_done=on_done,
         log_sources=loaded.log_sources,
+        critical_runbook=critical_runbook_finder(library.matcher),
     )
     report = build_report(
         runs,
@@ -38,6 +41,5 @@ async def run_report(
         finished_at=datetime.now(UTC),
         deploy=deploy,
     )
-    library = library_for_config(loaded)
     findings = correlate(report, library.matcher, service=loaded.config.service)
     return report.model_copy(update={"runbooks": findings})

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prodguardian.check import Check
 from prodguardian.context import CheckContext, HttpClient
@@ -20,6 +20,9 @@ from prodguardian.errors import CheckError
 from prodguardian.logs.source import LogSource
 from prodguardian.result import CheckResult, CheckRun
 from prodguardian.telemetry import instruments as telemetry
+
+if TYPE_CHECKING:
+    from prodguardian.runbooks.critical import CriticalRunbookOf
 
 #: How long a cancelled check gets to clean up before it is abandoned.
 CANCEL_GRACE_S = 0.5
@@ -34,6 +37,7 @@ async def run_checks(
     deploy: ActiveDeploy | None = None,
     on_done: OnDone | None = None,
     log_sources: Mapping[str, LogSource] | None = None,
+    critical_runbook: CriticalRunbookOf | None = None,
 ) -> list[CheckRun]:
     """Run ``checks`` with at most ``concurrency`` at once; results in the order given."""
     limit = asyncio.Semaphore(concurrency)
@@ -43,7 +47,13 @@ async def run_checks(
     async def one(check: Check[Any]) -> CheckRun:
         async with limit:
             with tel.check_span(check.name, check.kind) as span:
-                run = await _run_one(check, http=http, deploy=deploy, log_sources=log_sources or {})
+                run = await _run_one(
+                    check,
+                    http=http,
+                    deploy=deploy,
+                    log_sources=log_sources or {},
+                    critical_runbook=critical_runbook,
+                )
                 tel.record_check(span, run)
         if on_done is not None:
             on_done(run)
@@ -64,6 +74,7 @@ async def _run_one(
     http: HttpClient,
     deploy: ActiveDeploy | None,
     log_sources: Mapping[str, LogSource],
+    critical_runbook: CriticalRunbookOf | None = None,
 ) -> CheckRun:
     started_at = datetime.now(UTC)
     start = time.perf_counter()
@@ -73,6 +84,7 @@ async def _run_one(
         now=started_at,
         deploy=deploy,
         log_sources=log_sources,
+        critical_runbook=critical_runbook,
     )
     task = asyncio.create_task(check.run(ctx), name=f"check:{check.name}")
     try:

@@ -9,8 +9,9 @@ Status comes from the errors since the active deploy once enough traffic has bee
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -32,6 +33,9 @@ from prodguardian.logs.query import LogQuery, Traffic
 from prodguardian.logs.tally import SignatureTally
 from prodguardian.result import CheckResult
 from prodguardian.status import Status, worst
+
+if TYPE_CHECKING:
+    from prodguardian.runbooks.critical import CriticalRunbookOf
 
 DEFAULT_CRITICAL_PATTERNS = (
     r"Memory limit of \d+ \w+ exceeded",
@@ -80,7 +84,9 @@ class LogErrorsParams(LogCheckParams):
     critical_patterns: tuple[str, ...] = DEFAULT_CRITICAL_PATTERNS
     """Any error whose message matches one of these makes the check CRITICAL."""
     min_entries: int = Field(default=10, ge=1)
-    """Rates are judged only over at least this many entries (counts always are)."""
+    """Rates are judged only over at least this many entries (counts always are). Below it the
+    check still fails on errors a critical runbook covers, or on errors that would pass
+    ``critical_rate`` even over ``min_entries`` entries; otherwise the summary says so."""
     min_entries_since_deploy: int = Field(default=20, ge=1)
     """Entries needed since the deploy before its errors alone decide the status."""
     max_signatures: int = Field(default=10, ge=1, le=200)
@@ -118,8 +124,14 @@ class Basis:
         return 100.0 * self.errors / self.entries if self.entries else 0.0
 
 
-def decide(params: LogErrorsParams, basis: Basis) -> tuple[Status, list[str]]:
-    """The status of ``basis`` and the reasons for it (a pure function)."""
+def decide(
+    params: LogErrorsParams, basis: Basis, critical_runbooks: Mapping[str, str] | None = None
+) -> tuple[Status, list[str]]:
+    """The status of ``basis`` and the reasons for it (a pure function).
+
+    ``critical_runbooks`` maps the fingerprints of ``basis``'s signatures that a critical
+    runbook covers to that runbook's id (used below ``min_entries``).
+    """
     status, reasons = Status.OK, []
     if basis.entries >= params.min_entries:
         if basis.errors and basis.rate >= params.critical_rate:
@@ -128,6 +140,8 @@ def decide(params: LogErrorsParams, basis: Basis) -> tuple[Status, list[str]]:
         elif basis.errors and basis.rate >= params.degraded_rate:
             status = Status.DEGRADED
             reasons.append(f"error rate {basis.rate:.2f} % ≥ {params.degraded_rate:g} %")
+    elif basis.entries:
+        status, reasons = judge_few_entries(params, basis, critical_runbooks or {})
     if params.critical_count and basis.errors >= params.critical_count:
         status = Status.CRITICAL
         reasons.append(f"{basis.errors} errors ≥ {params.critical_count}")
@@ -145,6 +159,45 @@ def decide(params: LogErrorsParams, basis: Basis) -> tuple[Status, list[str]]:
             reasons.append(f"critical signal: {sig.message[:120]}")
             break
     return status, reasons
+
+
+def judge_few_entries(
+    params: LogErrorsParams, basis: Basis, critical_runbooks: Mapping[str, str]
+) -> tuple[Status, list[str]]:
+    """Below ``min_entries`` a rate is too noisy to judge, except for what cannot wait: errors a
+    critical runbook covers, and errors that pass ``critical_rate`` even if the window had
+    held ``min_entries`` entries. Otherwise OK, saying that no rate verdict was given."""
+    covered = [s for s in basis.signatures if s.fingerprint in critical_runbooks]
+    if covered:
+        runbook = critical_runbooks[covered[0].fingerprint]
+        count = sum(s.count for s in covered)
+        return Status.CRITICAL, [
+            f"{count} error(s) that the critical runbook {runbook} covers, although only "
+            f"{basis.entries} entries < {params.min_entries} (`min_entries`)"
+        ]
+    at_least = 100.0 * basis.errors / params.min_entries
+    if basis.errors and at_least >= params.critical_rate:
+        return Status.CRITICAL, [
+            f"{basis.errors} errors in only {basis.entries} entries: at least {at_least:.0f} % "
+            f"even over {params.min_entries} entries (≥ {params.critical_rate:g} %)"
+        ]
+    return Status.OK, [
+        f"too few entries to judge the rate: {basis.entries} < {params.min_entries} (`min_entries`)"
+    ]
+
+
+def critical_runbooks_of(
+    signatures: Iterable[ErrorSignature], find: CriticalRunbookOf | None, kind: str, name: str
+) -> dict[str, str]:
+    """Fingerprint → critical runbook id, for the signatures such a runbook covers."""
+    if find is None:
+        return {}
+    found = {}
+    for sig in signatures:
+        runbook = find(sig, kind, name)
+        if runbook is not None:
+            found[sig.fingerprint] = runbook
+    return found
 
 
 class LogErrorsCheck(Check[LogErrorsParams]):
@@ -172,10 +225,14 @@ class LogErrorsCheck(Check[LogErrorsParams]):
         )
         tally = SignatureTally(classifier, split_at=split_at)
         traffic = await source.scan(query, tally, deadline=deadline_of(ctx))
-        return self._result(tally, traffic, resolve_split(ctx.deploy, traffic))
+        return self._result(tally, traffic, resolve_split(ctx.deploy, traffic), ctx)
 
     def _result(
-        self, tally: SignatureTally, traffic: Traffic, split: DeploySplit | None
+        self,
+        tally: SignatureTally,
+        traffic: Traffic,
+        split: DeploySplit | None,
+        ctx: CheckContext | None = None,
     ) -> CheckResult:
         p = self.params
         window = format_window(p.window)
@@ -220,10 +277,18 @@ class LogErrorsCheck(Check[LogErrorsParams]):
             else:
                 note = (
                     f"only {since.entries} entries since the {split.describe()} "
-                    f"(< {p.min_entries_since_deploy}), so the whole window decides"
+                    f"(< {p.min_entries_since_deploy}, `min_entries_since_deploy`), so the "
+                    "whole window decides"
                 )
-        status, reasons = decide(p, basis)
+        covered: dict[str, str] = {}
+        if basis.entries < p.min_entries and ctx is not None:
+            covered = critical_runbooks_of(
+                basis.signatures, ctx.critical_runbook, self.kind, self.name
+            )
+        status, reasons = decide(p, basis, covered)
         summary = _summary(basis, status, reasons, whole if basis is not whole else None, note)
+        current = sum(1 for s in errors if not s.before_deploy)
+        summary += _caps_note(traffic.unreadable, current, p.max_signatures)
         evidence: list[Evidence] = []
         if split is not None:
             evidence.append(
@@ -257,6 +322,16 @@ def _summary(
     if basis.warnings:
         parts.append(f"{basis.warnings} warnings")
     return "; ".join(parts)
+
+
+def _caps_note(unreadable: int, signatures: int, shown: int) -> str:
+    """What the summary must not hide: lines skipped as unreadable, signatures left out."""
+    parts = []
+    if unreadable:
+        parts.append(f"{unreadable} unreadable line(s) skipped")
+    if signatures > shown:
+        parts.append(f"{shown} of {signatures} error signatures shown (`max_signatures`)")
+    return "".join(f"; {part}" for part in parts)
 
 
 def _deploy_text(split: DeploySplit, basis: Basis, whole: Basis, note: str) -> str:
