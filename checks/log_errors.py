@@ -90,6 +90,11 @@ class LogErrorsParams(LogCheckParams):
     min_entries_since_deploy: int = Field(default=20, ge=1)
     """Entries needed since the deploy before its errors alone decide the status."""
     max_signatures: int = Field(default=10, ge=1, le=200)
+    """Error signatures (and as many warning signatures) kept as evidence; the summary says
+    when more were found."""
+    allow_empty: bool = False
+    """A window without a single entry in scope is OK instead of UNKNOWN (a service that may
+    be silent for the whole window)."""
 
     @field_validator("noise_paths", "ignore_messages", "critical_patterns")
     @classmethod
@@ -186,6 +191,20 @@ def judge_few_entries(
     ]
 
 
+def silent_window(window: str, unreadable: int) -> CheckResult:
+    """UNKNOWN for a window without one entry in scope: a monitor that sees nothing says so."""
+    skipped = f" ({unreadable} unreadable line(s) skipped)" if unreadable else ""
+    return CheckResult(
+        status=Status.UNKNOWN,
+        summary=(
+            f"no entries in scope in the last {window}{skipped}; is the source right? (logs "
+            "not shipping, a wrong scope, a file no longer written; set allow_empty: true if "
+            "silence is normal)"
+        ),
+        metrics={"entries": 0.0, "unreadable": float(unreadable)},
+    )
+
+
 def critical_runbooks_of(
     signatures: Iterable[ErrorSignature], find: CriticalRunbookOf | None, kind: str, name: str
 ) -> dict[str, str]:
@@ -236,6 +255,8 @@ class LogErrorsCheck(Check[LogErrorsParams]):
     ) -> CheckResult:
         p = self.params
         window = format_window(p.window)
+        if traffic.total == 0 and not p.allow_empty:
+            return silent_window(window, traffic.unreadable)
         errors = tally.signatures(Level.ERROR, split)
         warnings = tally.signatures(Level.WARNING, split)
         total_errors = tally.count(Level.ERROR)

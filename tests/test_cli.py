@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from prodguardian.demo.__main__ import send_traffic
 from prodguardian.demo.target import RunningTarget
 from prodguardian.render import report_json_schema
 
@@ -30,6 +31,7 @@ def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def target(log_file: Path) -> Iterator[RunningTarget]:
     with RunningTarget(log_path=log_file) as running:
+        send_traffic(running.url, 8)  # a window with entries: an empty one is UNKNOWN
         yield running
 
 

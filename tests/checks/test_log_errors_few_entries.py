@@ -92,3 +92,20 @@ async def test_one_unknown_error_reads_ok_with_the_reason_and_unreadable_lines(
     assert run.status is Status.OK
     assert "too few entries to judge the rate: 1 < 10 (`min_entries`)" in run.result.summary
     assert "1 unreadable line(s) skipped" in run.result.summary
+
+
+async def test_a_window_without_entries_is_unknown_unless_silence_is_allowed(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "app.jsonl").write_text("")
+    config = _config(tmp_path)
+    [run] = (await run_report(load_config(config))).checks
+    assert run.status is Status.UNKNOWN
+    assert run.result.summary.startswith("no entries in scope in the last 1h; is the source right?")
+
+    config.write_text(
+        config.read_text().replace("source: logs}", "source: logs, allow_empty: true}")
+    )
+    [run] = (await run_report(load_config(config))).checks
+    assert run.status is Status.OK
+    assert run.result.summary == "no log entries in the last 1h"
