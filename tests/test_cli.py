@@ -126,14 +126,11 @@ def test_a_missing_env_var_exits_3(tmp_path: Path) -> None:
     assert "environment variable PG_TEST_TARGET is not set" in done.stderr
 
 
-def test_config_validate_accepts_the_shipped_configs() -> None:
-    # The example reads a probe's Authorization header from this variable.
-    secret = {"PROBE_AUTH_HEADER": "Bearer s3cr3t-value"}
+def test_config_validate_accepts_the_shipped_configs_as_they_are() -> None:
     for path in (DEMO_CONFIG, DEMO_CONFIG.with_name("prodguardian.example.yaml")):
-        done = prodguardian("config", "validate", "-c", str(path), extra_env=secret)
+        done = prodguardian("config", "validate", "-c", str(path))  # no variables set
         assert done.returncode == 0, done.stderr
         assert "valid" in done.stdout
-        assert "s3cr3t" not in done.stdout + done.stderr
 
 
 def test_usage_errors_exit_3() -> None:
