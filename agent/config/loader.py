@@ -127,9 +127,9 @@ class _Sections:
         ]
         raw_sources = raw.get("log_sources")
         sources = {
-            str(name): spec
+            str(name): source
             for name, entry in (raw_sources.items() if isinstance(raw_sources, dict) else [])
-            if (spec := _valid_or_none(LogSourceSpec, entry)) is not None
+            if (source := _valid_or_none(LogSourceSpec, entry)) is not None
         }
         runner = _valid_or_none(RunnerConfig, raw.get("runner") or {}) or RunnerConfig()
         return cls(tuple(checks), sources, runner.default_timeout)

@@ -18,6 +18,7 @@ import aiohttp
 
 from prodguardian.config import load_config
 from prodguardian.server import create_app, running_server
+from prodguardian.server.connection_guard import ConnectionLimits
 from prodguardian.slack.retry import BoundedRetryHandler
 from prodguardian.slack.runtime import SlackRuntime
 from prodguardian.slack.settings import SlackSettings
@@ -128,6 +129,7 @@ async def serving(
     stores: Stores | None = None,
     bot_token: str = BOT_TOKEN,
     token_recheck_s: float = 300.0,
+    limits: ConnectionLimits | None = None,
 ) -> AsyncIterator[ServerHarness]:
     """The app of ``prodguardian serve -c config`` on 127.0.0.1:0, talking to the stand-ins."""
     loaded = load_config(config)
@@ -148,5 +150,5 @@ async def serving(
         token_retry_s=token_recheck_s,
     )
     app = create_app(runtime)
-    async with running_server(app) as url, aiohttp.ClientSession() as http:
+    async with running_server(app, limits=limits) as url, aiohttp.ClientSession() as http:
         yield ServerHarness(url=url, runtime=runtime, slack=slack, sink=sink, http=http)
