@@ -16,7 +16,8 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "logs.md"
 
 
 def documented_lines() -> list[str]:
-    [block] = re.findall(r"```json\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+    blocks: list[str] = re.findall(r"```json\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+    [block] = blocks
     return block.strip().splitlines()
 
 
