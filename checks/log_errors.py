@@ -29,6 +29,7 @@ from prodguardian.context import CheckContext
 from prodguardian.evidence import ErrorSignature, Evidence, Observation
 from prodguardian.logs.classify import BOT_SCAN_PATHS, Classifier, Level, Rule
 from prodguardian.logs.deploy_split import DeploySplit, resolve_split
+from prodguardian.logs.last_good import last_good_revision
 from prodguardian.logs.query import LogQuery, Traffic
 from prodguardian.logs.tally import SignatureTally
 from prodguardian.result import CheckResult
@@ -315,6 +316,9 @@ class LogErrorsCheck(Check[LogErrorsParams]):
             evidence.append(
                 Observation(label="deploy", text=_deploy_text(split, basis, whole, note))
             )
+        last_good = last_good_revision(traffic, tally.errors_by_revision())
+        if last_good is not None:
+            evidence.append(last_good)
         evidence += _pick(errors, warnings, p.max_signatures)
         return CheckResult(
             status=status, summary=summary, metrics=metrics, evidence=tuple(evidence)
