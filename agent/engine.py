@@ -21,8 +21,13 @@ async def run_report(
     *,
     deploy: ActiveDeploy | None = None,
     on_done: OnDone | None = None,
+    at: datetime | None = None,
 ) -> Report:
-    """Run ``checks`` (default: all configured) and return the report."""
+    """Run ``checks`` (default: all configured) and return the report.
+
+    ``at``: judge the log and trace windows that ended then (a post-incident review) instead
+    of those ending now; probes still probe now.
+    """
     selected = loaded.checks if checks is None else checks
     started_at = datetime.now(UTC)
     library = library_for_config(loaded)
@@ -33,6 +38,7 @@ async def run_report(
         on_done=on_done,
         log_sources=loaded.log_sources,
         critical_runbook=critical_runbook_finder(library.matcher),
+        now=at,
     )
     report = build_report(
         runs,
@@ -40,6 +46,7 @@ async def run_report(
         started_at=started_at,
         finished_at=datetime.now(UTC),
         deploy=deploy,
+        at=at,
     )
     findings = correlate(report, library.matcher, service=loaded.config.service)
     return report.model_copy(update={"runbooks": findings})

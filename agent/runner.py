@@ -38,8 +38,13 @@ async def run_checks(
     on_done: OnDone | None = None,
     log_sources: Mapping[str, LogSource] | None = None,
     critical_runbook: CriticalRunbookOf | None = None,
+    now: datetime | None = None,
 ) -> list[CheckRun]:
-    """Run ``checks`` with at most ``concurrency`` at once; results in the order given."""
+    """Run ``checks`` with at most ``concurrency`` at once; results in the order given.
+
+    ``now`` is the end of the windows that log and trace checks judge (default: the moment
+    each check starts); a past time judges the window that ended then.
+    """
     limit = asyncio.Semaphore(concurrency)
     http = HttpClient()
     tel = telemetry.current()  # no-op spans and metrics unless telemetry is set up
@@ -53,6 +58,7 @@ async def run_checks(
                     deploy=deploy,
                     log_sources=log_sources or {},
                     critical_runbook=critical_runbook,
+                    now=now,
                 )
                 tel.record_check(span, run)
         if on_done is not None:
@@ -75,13 +81,14 @@ async def _run_one(
     deploy: ActiveDeploy | None,
     log_sources: Mapping[str, LogSource],
     critical_runbook: CriticalRunbookOf | None = None,
+    now: datetime | None = None,
 ) -> CheckRun:
     started_at = datetime.now(UTC)
     start = time.perf_counter()
     ctx = CheckContext(
         timeout_s=check.timeout_s,
         http=http,
-        now=started_at,
+        now=now or started_at,
         deploy=deploy,
         log_sources=log_sources,
         critical_runbook=critical_runbook,
