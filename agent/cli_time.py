@@ -24,7 +24,7 @@ def parse_time_option(
         ) from None
 
 
-class DurationType(click.ParamType):
+class DurationType(click.ParamType[float, object]):
     """A duration option: ``30m``, ``2h``, ``1h30m`` or seconds."""
 
     name = "duration"

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prodguardian.runbooks.entry_time import WindowFilter, entry_time
 from tests.logs.incident_data import dataset
+from tests.support.cli_process import prodguardian
 
 INCIDENT_END = "2025-10-11T12:31:00Z"  # the end of incident-01-database.jsonl's hour
-
-
-def prodguardian(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prodguardian.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def _config(tmp_path: Path) -> Path:
