@@ -87,7 +87,7 @@ def load_config(
     )
     problems += bad_sources
     if problems or config is None:
-        raise ConfigError.from_problems(path, _unique(problems))
+        raise ConfigError.from_problems(path, _unique(problems, len(unresolved)))
     return LoadedConfig(
         path=path,
         config=config,
@@ -142,8 +142,12 @@ def _valid_or_none(model: type[_M], value: Any) -> _M | None:
         return None
 
 
-def _unique(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return list(dict.fromkeys(problems))
+def _unique(problems: list[tuple[str, str]], unset: int) -> list[tuple[str, str]]:
+    """Each problem once. The first ``unset`` are unset variables: their keys keep only that
+    problem (the value, left as ``${VAR}``, fails validation too, which says nothing new)."""
+    unset_keys = {key for key, _ in problems[:unset]}
+    echoes = [(k, m) for k, m in problems[unset:] if k not in unset_keys]
+    return list(dict.fromkeys([*problems[:unset], *echoes]))
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -179,3 +179,17 @@ checks:
     message = str(caught.value)
     assert "checks[0].timout: unknown key 'timout' (did you mean 'timeout'?)" in message
     assert "checks[1].source: no log source named 'nowhere'" in message
+
+
+def test_an_unset_variable_is_named_once_not_again_as_a_bad_value(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'checks:\n  - {name: a, kind: http, url: "${TARGET}/health"}\n'
+        "  - {name: b, kind: http, url: http://x/, max_body: 1 parsec}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    message = str(caught.value)
+    assert "checks[0].url: environment variable TARGET is not set" in message
+    assert "must start with http" not in message
+    assert "checks[1].max_body:" in message
