@@ -100,3 +100,23 @@ async def test_group_lookup_that_cannot_reach_slack_refuses_with_the_reason(
     assert answer.status == 200
     assert answer.body["response_type"] == "ephemeral"
     assert "could not be read from Slack" in answer.text
+
+
+async def test_slack_unreachable_after_a_good_check_is_a_warning_not_unready(
+    tmp_path: Path, target: str, sink: ResponseUrlSink
+) -> None:
+    slack = SlackStandIn()
+    await slack.start()
+    config = write_config(tmp_path, target)
+    async with serving(config, slack, sink, token_recheck_s=0.05) as server:
+        await wait_until(lambda: server.runtime.token.status.identity is not None, what="auth")
+        await slack.stop()
+        await wait_until(
+            lambda: "unreachable" in (server.runtime.token.status.problem or ""),
+            what="the failed re-check",
+        )
+        answer = await server.http.get(f"{server.url}/readyz")
+        body = await answer.json()
+    assert answer.status == 200
+    assert body["ready"] is True
+    assert "unreachable" in body["warning"]
