@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
+	@echo "prodguardian is installed in $(VENV)/: run $(BIN)/prodguardian, or '. $(BIN)/activate' first"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,12 +19,12 @@ from prodguardian import __version__
 from prodguardian.cli_followups import deploy, followups
 from prodguardian.cli_runbooks import runbooks
 from prodguardian.cli_serve import serve
+from prodguardian.cli_time import parse_time_option
 from prodguardian.cli_watch import db, incidents, watch
 from prodguardian.config import load_config
 from prodguardian.deploy import ActiveDeploy, DeploySource
 from prodguardian.engine import run_report
 from prodguardian.errors import ConfigError, RegistryError
-from prodguardian.logs.entry import parse_timestamp
 from prodguardian.render import render_json, render_terminal
 from prodguardian.result import CheckRun
 from prodguardian.runbooks import library_for_config
@@ -49,17 +49,6 @@ def cli() -> None:
     """ProdGuardian: checks a production service and says OK, DEGRADED or CRITICAL."""
 
 
-def _deploy_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a time; use ISO 8601 such as 2025-10-11T12:21:00Z"
-        ) from None
-
-
 @cli.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
@@ -67,21 +56,31 @@ def _deploy_time(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option(
     "--since-deploy",
     metavar="TIME",
-    callback=_deploy_time,
+    callback=parse_time_option,
     help="When the active deploy went out (ISO 8601, e.g. 2025-10-11T12:21:00Z; UTC if no "
     "offset): log checks judge the errors since then.",
 )
 @click.option("--revision", metavar="NAME", help="The active revision (Cloud Run revision name).")
+@click.option(
+    "--at",
+    metavar="TIME",
+    callback=parse_time_option,
+    help="Judge the log and trace windows that ended at TIME (ISO 8601, e.g. "
+    "2025-10-11T12:21:00Z) instead of now: a post-incident review. HTTP probes still probe now.",
+)
 def check(
     config_path: Path,
     as_json: bool,
     only: tuple[str, ...],
     since_deploy: datetime | None,
     revision: str | None,
+    at: datetime | None,
 ) -> int:
     """Run the checks once and print the report.
 
-    Exit code: 0 OK, 1 DEGRADED, 2 CRITICAL, 3 UNKNOWN or config error.
+    Probes the HTTP checks now; log checks read their window of logs (ending now, or at --at),
+    trace checks their window of spans. Exit code: 0 OK, 1 DEGRADED, 2 CRITICAL, 3 UNKNOWN or
+    config error.
     """
     deploy = None
     if since_deploy is not None or revision:
@@ -100,7 +99,7 @@ def check(
             finished += 1
             spinner.update(f"Running checks… {finished}/{len(checks)} done ({run.name})")
 
-        report = asyncio.run(run_report(loaded, checks, deploy=deploy, on_done=on_done))
+        report = asyncio.run(run_report(loaded, checks, deploy=deploy, on_done=on_done, at=at))
 
     if as_json:
         click.echo(render_json(report))

@@ -11,7 +11,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -22,6 +23,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
+from prodguardian.cli_time import DURATION, parse_time_option
 from prodguardian.config import load_config
 from prodguardian.runbooks import (
     Observed,
@@ -34,6 +36,7 @@ from prodguardian.runbooks import (
 )
 from prodguardian.runbooks.correlator import service_values
 from prodguardian.runbooks.entries import split_entries
+from prodguardian.runbooks.entry_time import WindowFilter
 from prodguardian.runbooks.loader import check_directory, parse_runbook
 from prodguardian.runbooks.model import ID_PATTERN, Severity, format_offset
 from prodguardian.runbooks.scaffold import scaffold, suggested_id
@@ -202,20 +205,54 @@ def validate(source: _Source, path: Path | None) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.option("--check-kind", default="", help="Match as evidence of a check of this kind.")
 @click.option("--check-name", default="", help="Match as evidence of the check of this name.")
+@click.option(
+    "--at",
+    metavar="TIME",
+    callback=parse_time_option,
+    help="Only the entries of the window that ended at TIME (ISO 8601, e.g. "
+    "2025-10-11T12:21:00Z): try runbooks on the logs of a past incident.",
+)
+@click.option(
+    "--window",
+    "window_s",
+    type=DURATION,
+    default="1h",
+    show_default=True,
+    help="With --at: how long the window is (30m, 2h, ...).",
+)
 @_pass_source
 def match(
-    source: _Source, text_or_file: str, as_json: bool, check_kind: str, check_name: str
+    source: _Source,
+    text_or_file: str,
+    as_json: bool,
+    check_kind: str,
+    check_name: str,
+    at: datetime | None,
+    window_s: float,
 ) -> int:
     """Which runbooks apply to a log line, a traceback or a log file (``-``: stdin).
 
+    Each entry of a file (a JSON line, or a text line with the traceback under it) is matched;
+    with --at, only those whose time falls in the window that ended then.
     Exit code: 0 when every entry has a runbook, 1 when some entry has none.
     """
     library, values = source.library()
+    entries: Iterable[str] = split_entries(_lines(text_or_file))
+    window = None
+    if at is not None:
+        window = WindowFilter(start=at - timedelta(seconds=window_s), end=at)
+        entries = window.keep(entries)
     observed = (
         Observed(from_text(entry, check_kind=check_kind, check_name=check_name))
-        for entry in split_entries(_lines(text_or_file))
+        for entry in entries
     )
     findings = correlate_observed(observed, library.matcher, values)
+    if window is not None and (window.outside or window.timeless):
+        click.echo(
+            f"--at: left out {window.outside} entries outside {window.start:%Y-%m-%d %H:%M:%S}"
+            f"–{window.end:%H:%M:%S} UTC and {window.timeless} without a time",
+            err=True,
+        )
     if as_json:
         click.echo(_FINDINGS.dump_json(findings, indent=2).decode())
     elif findings:

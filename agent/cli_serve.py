@@ -40,6 +40,22 @@ DEFAULT_PORT = 8080
 )
 @click.option("--access-log", is_flag=True, help="Log every HTTP request.")
 @click.option(
+    "--header-timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Close a connection that has not sent a request's complete headers within this "
+    "time of connecting or of its previous answer (slow clients, slowloris).",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Open connections at once; one more is closed as soon as it is accepted.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -58,16 +74,28 @@ def serve(
     port: int,
     socket_mode: bool,
     access_log: bool,
+    header_timeout: float,
+    max_connections: int,
     log_level: str,
     log_format: str,
 ) -> int:
-    """Serve /check_prod (Slack) plus /healthz and /readyz until stopped.
+    """Serve Slack, the OTLP receiver, metrics and health endpoints until stopped.
+
+    \b
+    POST /slack/events  /check_prod and its buttons (not with --socket-mode: Slack
+                        events then come over a WebSocket the server opens)
+    POST /v1/traces     OTLP/HTTP spans (protobuf or JSON, gzip) for trace_latency
+                        and slo_burn
+    GET  /metrics       Prometheus text: check durations and statuses, refusals
+    GET  /healthz       alive;  GET /readyz: config loaded and Slack token accepted
 
     Secrets come from the environment only: SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET (HTTP)
     or SLACK_APP_TOKEN (Socket Mode); SLACK_API_URL overrides the Slack Web API base URL.
+    OTEL_* variables export its own traces and metrics over OTLP.
     """
     # Imported here so that `prodguardian check` does not pay for loading the server stack.
     from prodguardian.server.app import create_app
+    from prodguardian.server.connection_guard import ConnectionLimits
     from prodguardian.server.run import ServerStartError, serve_forever
     from prodguardian.slack.errors import SlackSettingsError
     from prodguardian.slack.runtime import SlackRuntime
@@ -116,7 +144,14 @@ def serve(
     async def run() -> None:
         await runtime.preflight()
         await serve_forever(
-            app, host=host, port=port, access_log=access_log, on_listening=listening
+            app,
+            host=host,
+            port=port,
+            access_log=access_log,
+            on_listening=listening,
+            limits=ConnectionLimits(
+                header_timeout_s=header_timeout, max_connections=max_connections
+            ),
         )
 
     try:

@@ -13,6 +13,7 @@ from prodguardian.deploy import ActiveDeploy
 
 if TYPE_CHECKING:
     from prodguardian.logs.source import LogSource
+    from prodguardian.runbooks.critical import CriticalRunbookOf
     from prodguardian.traces.store import TraceStore
 
 
@@ -54,3 +55,5 @@ class CheckContext:
     """The configured log sources by name (``log_sources:`` in the config)."""
     trace_store: TraceStore | None = None
     """The OTLP receiver's store; None means the process's shared one (``serve``'s receiver)."""
+    critical_runbook: CriticalRunbookOf | None = None
+    """Which critical runbook covers an error signature (None: no runbooks in this run)."""

@@ -13,6 +13,7 @@ from prodguardian.deploy import ActiveDeploy
 from prodguardian.report import Report, build_report
 from prodguardian.result import CheckRun
 from prodguardian.runbooks import correlate, library_for_config
+from prodguardian.runbooks.critical import critical_runbook_finder
 from prodguardian.runner import OnDone, run_checks
 
 
@@ -23,17 +24,18 @@ async def run_report(
     deploy: ActiveDeploy | None = None,
     on_done: OnDone | None = None,
     http: HttpClient | None = None,
-    now: datetime | None = None,
+    at: datetime | None = None,
 ) -> Report:
     """Run ``checks`` (default: all configured) and return the report.
 
-    ``now`` judges another moment than this one (the end of the log and trace windows).
-
-    ``http`` is a client kept across runs (the schedule keeps one); without it the run opens
+    ``at``: judge the log and trace windows that ended then (a post-incident review, a
+    follow-up judged on the data of its moment) instead of those ending now; probes still probe
+    now. ``http`` is a client kept across runs (the schedule keeps one); without it the run opens
     and closes its own.
     """
     selected = loaded.checks if checks is None else checks
-    started_at = now or datetime.now(UTC)
+    started_at = datetime.now(UTC)
+    library = library_for_config(loaded)
     runs = await run_checks(
         selected,
         concurrency=loaded.config.runner.concurrency,
@@ -41,9 +43,10 @@ async def run_report(
         on_done=on_done,
         log_sources=loaded.log_sources,
         http=http,
-        now=now,
+        critical_runbook=critical_runbook_finder(library.matcher),
+        now=at,
     )
-    return compose_report(loaded, runs, started_at=started_at, deploy=deploy, finished_at=now)
+    return compose_report(loaded, runs, started_at=started_at, deploy=deploy, at=at)
 
 
 def compose_report(
@@ -53,6 +56,7 @@ def compose_report(
     started_at: datetime,
     deploy: ActiveDeploy | None = None,
     finished_at: datetime | None = None,
+    at: datetime | None = None,
 ) -> Report:
     """The report of ``runs`` (from one run or several), with the runbooks that match."""
     report = build_report(
@@ -61,6 +65,7 @@ def compose_report(
         started_at=started_at,
         finished_at=finished_at or datetime.now(UTC),
         deploy=deploy,
+        at=at,
     )
     library = library_for_config(loaded)
     findings = correlate(report, library.matcher, service=loaded.config.service)

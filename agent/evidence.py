@@ -34,6 +34,8 @@ class Observation(_Evidence):
     type: Literal["observation"] = "observation"
     label: str
     text: str
+    value: str | None = None
+    """The fact as a bare value for programs (e.g. the revision name), when there is one."""
 
 
 class LogLine(_Evidence):
@@ -64,6 +66,10 @@ class ErrorSignature(_Evidence):
     revisions: tuple[str, ...] = ()
     http_statuses: tuple[int, ...] = ()
     sample: str
+    """The latest occurrence's text."""
+    peak_sample: str | None = None
+    """For resource-limit messages, the occurrence with the highest figure (the memory peak)
+    when it is not the latest one."""
     before_deploy: bool = False
     frames: tuple[str, ...] = ()
     """Every frame of the traceback, outermost first (``path/to/module.py in function``)."""

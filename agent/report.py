@@ -34,6 +34,8 @@ class Report(BaseModel):
     deploy: ActiveDeploy | None = None
     runbooks: tuple[RunbookFinding, ...] = ()
     """Runbooks that match what failed, best first, then failures no runbook covers."""
+    at: datetime | None = None
+    """When the log and trace windows ended, if not at the run (``check --at``); else null."""
 
     @property
     def exit_code(self) -> int:
@@ -47,6 +49,7 @@ def build_report(
     started_at: datetime,
     finished_at: datetime,
     deploy: ActiveDeploy | None = None,
+    at: datetime | None = None,
 ) -> Report:
     """The report of ``runs``: overall status, summary line and the unverified checks."""
     status = overall_status(r.status for r in runs)
@@ -61,6 +64,7 @@ def build_report(
         checks=tuple(runs),
         unverified=unverified,
         deploy=deploy,
+        at=at,
     )
 
 

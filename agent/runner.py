@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prodguardian.check import Check
 from prodguardian.context import CheckContext, HttpClient
@@ -20,6 +20,9 @@ from prodguardian.errors import CheckError
 from prodguardian.logs.source import LogSource
 from prodguardian.result import CheckResult, CheckRun
 from prodguardian.telemetry import instruments as telemetry
+
+if TYPE_CHECKING:
+    from prodguardian.runbooks.critical import CriticalRunbookOf
 
 #: How long a cancelled check gets to clean up before it is abandoned.
 CANCEL_GRACE_S = 0.5
@@ -35,13 +38,14 @@ async def run_checks(
     on_done: OnDone | None = None,
     log_sources: Mapping[str, LogSource] | None = None,
     http: HttpClient | None = None,
+    critical_runbook: CriticalRunbookOf | None = None,
     now: datetime | None = None,
 ) -> list[CheckRun]:
     """Run ``checks`` with at most ``concurrency`` at once; results in the order given.
 
     ``http`` is a client kept across runs (the schedule's); without one, the run opens its own
-    and closes it at the end. ``now`` is the end of the checks' windows (default: the time each
-    check starts), to judge a moment other than this one.
+    and closes it at the end. ``now`` is the end of the windows that log and trace checks judge
+    (default: the moment each check starts); a past time judges the window that ended then.
     """
     limit = asyncio.Semaphore(concurrency)
     owned = http is None
@@ -52,7 +56,12 @@ async def run_checks(
         async with limit:
             with tel.check_span(check.name, check.kind) as span:
                 run = await _run_one(
-                    check, http=client, deploy=deploy, log_sources=log_sources or {}, now=now
+                    check,
+                    http=client,
+                    deploy=deploy,
+                    log_sources=log_sources or {},
+                    critical_runbook=critical_runbook,
+                    now=now,
                 )
                 tel.record_check(span, run)
         if on_done is not None:
@@ -75,16 +84,18 @@ async def _run_one(
     http: HttpClient,
     deploy: ActiveDeploy | None,
     log_sources: Mapping[str, LogSource],
+    critical_runbook: CriticalRunbookOf | None = None,
     now: datetime | None = None,
 ) -> CheckRun:
-    started_at = now or datetime.now(UTC)
+    started_at = datetime.now(UTC)
     start = time.perf_counter()
     ctx = CheckContext(
         timeout_s=check.timeout_s,
         http=http,
-        now=started_at,
+        now=now or started_at,
         deploy=deploy,
         log_sources=log_sources,
+        critical_runbook=critical_runbook,
     )
     task = asyncio.create_task(check.run(ctx), name=f"check:{check.name}")
     try:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -48,10 +49,14 @@ from prodguardian.logs.classify import BOT_SCAN_PATHS, Classifier, Level, Rule
 from prodguardian.logs.cold_start import ColdStartErrors, ColdStartWatch, find_cold_start_errors
 from prodguardian.logs.deploy_split import DeploySplit, resolve_split
 from prodguardian.logs.fan_out import FanOut
+from prodguardian.logs.last_good import last_good_revision
 from prodguardian.logs.query import LogQuery, Traffic
 from prodguardian.logs.tally import SignatureTally
 from prodguardian.result import CheckResult
 from prodguardian.status import Status, worst
+
+if TYPE_CHECKING:
+    from prodguardian.runbooks.critical import CriticalRunbookOf
 
 DEFAULT_CRITICAL_PATTERNS = (
     r"Memory limit of \d+ \w+ exceeded",
@@ -100,10 +105,17 @@ class LogErrorsParams(LogCheckParams):
     critical_patterns: tuple[str, ...] = DEFAULT_CRITICAL_PATTERNS
     """Any error whose message matches one of these makes the check CRITICAL."""
     min_entries: int = Field(default=10, ge=1)
-    """Rates are judged only over at least this many entries (counts always are)."""
+    """Rates are judged only over at least this many entries (counts always are). Below it the
+    check still fails on errors a critical runbook covers, or on errors that would pass
+    ``critical_rate`` even over ``min_entries`` entries; otherwise the summary says so."""
     min_entries_since_deploy: int = Field(default=20, ge=1)
     """Entries needed since the deploy before its errors alone decide the status."""
     max_signatures: int = Field(default=10, ge=1, le=200)
+    """Error signatures (and as many warning signatures) kept as evidence; the summary says
+    when more were found."""
+    allow_empty: bool = False
+    """A window without a single entry in scope is OK instead of UNKNOWN (a service that may
+    be silent for the whole window)."""
     refused: RefusedParams = RefusedParams()
     """HTTP 429 and "no available instance" answers: failed requests (or warnings)."""
     cold_start: ColdStartParams = ColdStartParams()
@@ -142,8 +154,14 @@ class Basis:
         return 100.0 * self.errors / self.entries if self.entries else 0.0
 
 
-def decide(params: LogErrorsParams, basis: Basis) -> tuple[Status, list[str]]:
-    """The status of ``basis`` and the reasons for it (a pure function)."""
+def decide(
+    params: LogErrorsParams, basis: Basis, critical_runbooks: Mapping[str, str] | None = None
+) -> tuple[Status, list[str]]:
+    """The status of ``basis`` and the reasons for it (a pure function).
+
+    ``critical_runbooks`` maps the fingerprints of ``basis``'s signatures that a critical
+    runbook covers to that runbook's id (used below ``min_entries``).
+    """
     status, reasons = Status.OK, []
     if basis.entries >= params.min_entries:
         if basis.errors and basis.rate >= params.critical_rate:
@@ -152,6 +170,8 @@ def decide(params: LogErrorsParams, basis: Basis) -> tuple[Status, list[str]]:
         elif basis.errors and basis.rate >= params.degraded_rate:
             status = Status.DEGRADED
             reasons.append(f"error rate {basis.rate:.2f} % ≥ {params.degraded_rate:g} %")
+    elif basis.entries:
+        status, reasons = judge_few_entries(params, basis, critical_runbooks or {})
     if params.critical_count and basis.errors >= params.critical_count:
         status = Status.CRITICAL
         reasons.append(f"{basis.errors} errors ≥ {params.critical_count}")
@@ -180,6 +200,59 @@ def _error_rule(params: LogErrorsParams) -> Rule:
     return dataclasses.replace(
         rule, http_statuses=rule.http_statuses | frozenset(params.refused.http_statuses)
     )
+
+
+def judge_few_entries(
+    params: LogErrorsParams, basis: Basis, critical_runbooks: Mapping[str, str]
+) -> tuple[Status, list[str]]:
+    """Below ``min_entries`` a rate is too noisy to judge, except for what cannot wait: errors a
+    critical runbook covers, and errors that pass ``critical_rate`` even if the window had
+    held ``min_entries`` entries. Otherwise OK, saying that no rate verdict was given."""
+    covered = [s for s in basis.signatures if s.fingerprint in critical_runbooks]
+    if covered:
+        runbook = critical_runbooks[covered[0].fingerprint]
+        count = sum(s.count for s in covered)
+        return Status.CRITICAL, [
+            f"{count} error(s) that the critical runbook {runbook} covers, although only "
+            f"{basis.entries} entries < {params.min_entries} (`min_entries`)"
+        ]
+    at_least = 100.0 * basis.errors / params.min_entries
+    if basis.errors and at_least >= params.critical_rate:
+        return Status.CRITICAL, [
+            f"{basis.errors} errors in only {basis.entries} entries: at least {at_least:.0f} % "
+            f"even over {params.min_entries} entries (≥ {params.critical_rate:g} %)"
+        ]
+    return Status.OK, [
+        f"too few entries to judge the rate: {basis.entries} < {params.min_entries} (`min_entries`)"
+    ]
+
+
+def silent_window(window: str, unreadable: int) -> CheckResult:
+    """UNKNOWN for a window without one entry in scope: a monitor that sees nothing says so."""
+    skipped = f" ({unreadable} unreadable line(s) skipped)" if unreadable else ""
+    return CheckResult(
+        status=Status.UNKNOWN,
+        summary=(
+            f"no entries in scope in the last {window}{skipped}; is the source right? (logs "
+            "not shipping, a wrong scope, a file no longer written; set allow_empty: true if "
+            "silence is normal)"
+        ),
+        metrics={"entries": 0.0, "unreadable": float(unreadable)},
+    )
+
+
+def critical_runbooks_of(
+    signatures: Iterable[ErrorSignature], find: CriticalRunbookOf | None, kind: str, name: str
+) -> dict[str, str]:
+    """Fingerprint → critical runbook id, for the signatures such a runbook covers."""
+    if find is None:
+        return {}
+    found = {}
+    for sig in signatures:
+        runbook = find(sig, kind, name)
+        if runbook is not None:
+            found[sig.fingerprint] = runbook
+    return found
 
 
 class LogErrorsCheck(Check[LogErrorsParams]):
@@ -212,7 +285,7 @@ class LogErrorsCheck(Check[LogErrorsParams]):
         watch = ColdStartWatch(p.cold_start.start_pattern)
         consumer = FanOut(tally, watch) if p.cold_start.enabled else tally
         traffic = await source.scan(query, consumer, deadline=deadline_of(ctx))
-        return self._result(tally, traffic, resolve_split(ctx.deploy, traffic), watch)
+        return self._result(tally, traffic, resolve_split(ctx.deploy, traffic), watch, ctx)
 
     def _result(
         self,
@@ -220,9 +293,12 @@ class LogErrorsCheck(Check[LogErrorsParams]):
         traffic: Traffic,
         split: DeploySplit | None,
         watch: ColdStartWatch | None = None,
+        ctx: CheckContext | None = None,
     ) -> CheckResult:
         p = self.params
         window = format_window(p.window)
+        if traffic.total == 0 and not p.allow_empty:
+            return silent_window(window, traffic.unreadable)
         errors = tally.signatures(Level.ERROR, split)
         warnings = tally.signatures(Level.WARNING, split)
         total_errors = tally.count(Level.ERROR)
@@ -276,10 +352,17 @@ class LogErrorsCheck(Check[LogErrorsParams]):
                     split.describe(),
                     old_errors_go_on=going_on,
                 )
-        status, reasons = decide(p, basis)
+        covered: dict[str, str] = {}
+        if basis.entries < p.min_entries and ctx is not None:
+            covered = critical_runbooks_of(
+                basis.signatures, ctx.critical_runbook, self.kind, self.name
+            )
+        status, reasons = decide(p, basis, covered)
         cold = self._cold_start(watch, split if basis is not whole else None)
         status = self._beyond_rates(status, reasons, metrics, basis, cold)
         summary = _summary(basis, status, reasons, whole if basis is not whole else None, note)
+        current = sum(1 for s in errors if not s.before_deploy)
+        summary += _caps_note(traffic.unreadable, current, p.max_signatures)
         evidence: list[Evidence] = []
         if split is not None:
             evidence.append(
@@ -291,6 +374,9 @@ class LogErrorsCheck(Check[LogErrorsParams]):
         errors = mark_signatures(
             errors, signal=signal, window_decides=split is not None and basis is whole
         )
+        last_good = last_good_revision(traffic, tally.errors_by_revision())
+        if last_good is not None:
+            evidence.append(last_good)
         evidence += _pick(errors, warnings, p.max_signatures)
         return CheckResult(
             status=status, summary=summary, metrics=metrics, evidence=tuple(evidence)
@@ -354,6 +440,16 @@ def _summary(
     if basis.warnings:
         parts.append(f"{basis.warnings} warnings")
     return "; ".join(parts)
+
+
+def _caps_note(unreadable: int, signatures: int, shown: int) -> str:
+    """What the summary must not hide: lines skipped as unreadable, signatures left out."""
+    parts = []
+    if unreadable:
+        parts.append(f"{unreadable} unreadable line(s) skipped")
+    if signatures > shown:
+        parts.append(f"{shown} of {signatures} error signatures shown (`max_signatures`)")
+    return "".join(f"; {part}" for part in parts)
 
 
 def _deploy_text(split: DeploySplit, basis: Basis, whole: Basis, note: str) -> str:

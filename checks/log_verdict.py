@@ -151,14 +151,16 @@ def window_note(
     """Why the whole window decides although there is a deploy."""
     if since_entries < min_since and since_errors == 0 and old_errors_go_on:
         return (
-            f"only {since_entries} entries since the {deploy} (< {min_since}) and the older "
+            f"only {since_entries} entries since the {deploy} (< {min_since}, "
+            "`min_entries_since_deploy`) and the older "
             "revision's errors go on after it, so the whole window decides"
         )
     if since_entries == 0:
         return f"no entries since the {deploy} yet, so the whole window decides"
     errors = "1 is an error" if since_errors == 1 else f"{since_errors} are errors"
     return (
-        f"only {since_entries} entries since the {deploy} (< {min_since}) and {errors}, "
+        f"only {since_entries} entries since the {deploy} (< {min_since}, "
+        f"`min_entries_since_deploy`) and {errors}, "
         "so the whole window decides"
     )
 

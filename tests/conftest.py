@@ -6,7 +6,11 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.support.slack_fixtures", "tests.support.state_stores"]
+pytest_plugins = [
+    "tests.support.slack_fixtures",
+    "tests.support.state_stores",
+    "tests.support.chromium",
+]
 
 #: Prefixes of variables that change ProdGuardian's behaviour; tests start without them.
 _ISOLATED_PREFIXES = ("PRODGUARDIAN_", "SLACK_", "OTEL_", "GOOGLE_", "DEMO_TARGET_URL")

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from prodguardian.demo.__main__ import send_traffic
 from prodguardian.demo.target import RunningTarget
 from prodguardian.render import report_json_schema
 
@@ -30,6 +31,7 @@ def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def target(log_file: Path) -> Iterator[RunningTarget]:
     with RunningTarget(log_path=log_file) as running:
+        send_traffic(running.url, 8)  # a window with entries: an empty one is UNKNOWN
         yield running
 
 
@@ -124,14 +126,11 @@ def test_a_missing_env_var_exits_3(tmp_path: Path) -> None:
     assert "environment variable PG_TEST_TARGET is not set" in done.stderr
 
 
-def test_config_validate_accepts_the_shipped_configs() -> None:
-    # The example reads a probe's Authorization header from this variable.
-    secret = {"PROBE_AUTH_HEADER": "Bearer s3cr3t-value"}
+def test_config_validate_accepts_the_shipped_configs_as_they_are() -> None:
     for path in (DEMO_CONFIG, DEMO_CONFIG.with_name("prodguardian.example.yaml")):
-        done = prodguardian("config", "validate", "-c", str(path), extra_env=secret)
+        done = prodguardian("config", "validate", "-c", str(path))  # no variables set
         assert done.returncode == 0, done.stderr
         assert "valid" in done.stdout
-        assert "s3cr3t" not in done.stdout + done.stderr
 
 
 def test_usage_errors_exit_3() -> None:

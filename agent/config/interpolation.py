@@ -38,14 +38,42 @@ class BadReferenceError(ValueError):
         )
 
 
+ReferenceProblem = MissingVariableError | BadReferenceError
+
+
 def interpolate(value: Any, env: Mapping[str, str], path: tuple[str | int, ...] = ()) -> Any:
-    """A copy of a parsed YAML tree with every ``${VAR}`` in its strings resolved."""
+    """A copy of a parsed YAML tree with every ``${VAR}`` in its strings resolved.
+
+    Raises the first :class:`MissingVariableError` or :class:`BadReferenceError`.
+    """
+    resolved, problems = interpolate_all(value, env, path)
+    if problems:
+        raise problems[0]
+    return resolved
+
+
+def interpolate_all(
+    value: Any, env: Mapping[str, str], path: tuple[str | int, ...] = ()
+) -> tuple[Any, list[ReferenceProblem]]:
+    """:func:`interpolate`, collecting every problem instead of stopping at the first; a string
+    with a problem is kept as written."""
+    problems: list[ReferenceProblem] = []
+    return _walk(value, env, path, problems), problems
+
+
+def _walk(
+    value: Any, env: Mapping[str, str], path: tuple[str | int, ...], problems: list[Any]
+) -> Any:
     if isinstance(value, str):
-        return _interpolate_text(value, env, path)
+        try:
+            return _interpolate_text(value, env, path)
+        except (MissingVariableError, BadReferenceError) as exc:
+            problems.append(exc)
+            return value
     if isinstance(value, dict):
-        return {k: interpolate(v, env, (*path, str(k))) for k, v in value.items()}
+        return {k: _walk(v, env, (*path, str(k)), problems) for k, v in value.items()}
     if isinstance(value, list):
-        return [interpolate(v, env, (*path, i)) for i, v in enumerate(value)]
+        return [_walk(v, env, (*path, i), problems) for i, v in enumerate(value)]
     return value
 
 

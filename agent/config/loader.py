@@ -11,19 +11,21 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from prodguardian.check import Check
-from prodguardian.config.interpolation import (
-    BadReferenceError,
-    MissingVariableError,
-    interpolate,
-)
+from prodguardian.config.interpolation import interpolate_all
 from prodguardian.config.keypath import format_key_path
-from prodguardian.config.models import CHECK_SPEC_KEYS, CheckSpec, Config
+from prodguardian.config.models import (
+    CHECK_SPEC_KEYS,
+    CheckSpec,
+    Config,
+    LogSourceSpec,
+    RunnerConfig,
+)
 from prodguardian.config.schedule_rules import schedule_problems
 from prodguardian.config.validation_errors import describe_validation_error
 from prodguardian.config.yaml_limits import YamlLimitError, load_yaml
@@ -63,22 +65,93 @@ def load_config(
     registry: CheckRegistry | None = None,
     env: Mapping[str, str] | None = None,
 ) -> LoadedConfig:
-    """Read and validate ``path``; raise :class:`ConfigError` naming every problem."""
+    """Read and validate ``path``; raise :class:`ConfigError` naming every problem.
+
+    Every level is checked even when another one failed (an unknown top-level key does not
+    hide a typo inside a check): problems are collected section by section, then raised at once.
+    """
     path = Path(path)
     raw = _read_yaml(path)
-    try:
-        raw = interpolate(raw, os.environ if env is None else env)
-    except (MissingVariableError, BadReferenceError) as exc:
-        raise ConfigError(str(exc), path=path, key=exc.key) from None
-    config = _validate(path, split_log_source_options(_split_check_params(raw)))
+    raw, unresolved = interpolate_all(raw, os.environ if env is None else env)
+    problems = [(exc.key or "(top level)", str(exc)) for exc in unresolved]
+    raw = split_log_source_options(_split_check_params(raw))
+    config, invalid = _validate(raw)
+    problems += invalid
+    sections = _Sections.of(config) if config is not None else _Sections.leniently(raw)
     registry = registry if registry is not None else CheckRegistry.from_entry_points()
-    checks = _build_checks(path, config, registry, problems=_cross_key_problems(config))
-    sources, problems = build_log_sources(
-        config.log_sources, checks, base_dir=path.resolve().parent
+    checks, bad_checks = _build_checks(sections, registry)
+    problems += bad_checks
+    if config is not None:
+        problems += _cross_key_problems(config)
+    sources, bad_sources = build_log_sources(
+        sections.log_sources,
+        [check for _, check in checks],
+        base_dir=path.resolve().parent,
+        check_indices=[index for index, _ in checks],
     )
-    if problems:
-        raise ConfigError.from_problems(path, problems)
-    return LoadedConfig(path=path, config=config, checks=checks, log_sources=sources)
+    problems += bad_sources
+    if problems or config is None:
+        raise ConfigError.from_problems(path, _unique(problems, len(unresolved)))
+    return LoadedConfig(
+        path=path,
+        config=config,
+        checks=tuple(check for _, check in checks),
+        log_sources=sources,
+    )
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class _Sections:
+    """What the later stages need: check specs (with their index), sources, default timeout."""
+
+    checks: tuple[tuple[int, CheckSpec], ...]
+    log_sources: Mapping[str, LogSourceSpec]
+    default_timeout: float
+
+    @classmethod
+    def of(cls, config: Config) -> _Sections:
+        return cls(
+            checks=tuple(enumerate(config.checks)),
+            log_sources=config.log_sources,
+            default_timeout=config.runner.default_timeout,
+        )
+
+    @classmethod
+    def leniently(cls, raw: dict[str, Any]) -> _Sections:
+        """Each check and source that is valid on its own, from a file whose whole is not
+        (their own problems are already among the whole file's)."""
+        entries = raw.get("checks")
+        checks = [
+            (index, spec)
+            for index, entry in enumerate(entries if isinstance(entries, list) else [])
+            if (spec := _valid_or_none(CheckSpec, entry)) is not None
+        ]
+        raw_sources = raw.get("log_sources")
+        sources = {
+            str(name): source
+            for name, entry in (raw_sources.items() if isinstance(raw_sources, dict) else [])
+            if (source := _valid_or_none(LogSourceSpec, entry)) is not None
+        }
+        runner = _valid_or_none(RunnerConfig, raw.get("runner") or {}) or RunnerConfig()
+        return cls(tuple(checks), sources, runner.default_timeout)
+
+
+def _valid_or_none(model: type[_M], value: Any) -> _M | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _unique(problems: list[tuple[str, str]], unset: int) -> list[tuple[str, str]]:
+    """Each problem once. The first ``unset`` are unset variables: their keys keep only that
+    problem (the value, left as ``${VAR}``, fails validation too, which says nothing new)."""
+    unset_keys = {key for key, _ in problems[:unset]}
+    echoes = [(k, m) for k, m in problems[unset:] if k not in unset_keys]
+    return list(dict.fromkeys([*problems[:unset], *echoes]))
 
 
 def _cross_key_problems(config: Config) -> list[tuple[str, str]]:
@@ -130,21 +203,22 @@ def _split_check_params(raw: dict[str, Any]) -> dict[str, Any]:
     return {**raw, "checks": split}
 
 
-def _validate(path: Path, raw: dict[str, Any]) -> Config:
+def _validate(raw: dict[str, Any]) -> tuple[Config | None, list[tuple[str, str]]]:
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(raw), []
     except ValidationError as exc:
         problems = describe_validation_error(exc, model=Config)
         # A kind's own keys sit beside the common ones in the file, so show them there.
-        problems = [(key.replace(".params", ""), msg) for key, msg in problems]
-        raise ConfigError.from_problems(path, problems) from None
+        return None, [(key.replace(".params", ""), msg) for key, msg in problems]
 
 
 def _build_checks(
-    path: Path, config: Config, registry: CheckRegistry, *, problems: list[tuple[str, str]]
-) -> tuple[Check[Any], ...]:
-    checks: list[Check[Any]] = []
-    for index, spec in enumerate(config.checks):
+    sections: _Sections, registry: CheckRegistry
+) -> tuple[list[tuple[int, Check[Any]]], list[tuple[str, str]]]:
+    """The checks (with their index in the file), and the problems of the others."""
+    checks: list[tuple[int, Check[Any]]] = []
+    problems: list[tuple[str, str]] = []
+    for index, spec in sections.checks:
         at: tuple[str | int, ...] = ("checks", index)
         cls = registry.get(spec.kind)
         if cls is None:
@@ -157,11 +231,11 @@ def _build_checks(
                 exc, model=cls.Params, prefix=at, extra_known=CHECK_SPEC_KEYS
             )
             continue
-        timeout = spec.timeout or config.runner.default_timeout
-        checks.append(cls(name=spec.name, kind=spec.kind, params=params, timeout_s=timeout))
-    if problems:
-        raise ConfigError.from_problems(path, problems)
-    return tuple(checks)
+        timeout = spec.timeout or sections.default_timeout
+        checks.append(
+            (index, cls(name=spec.name, kind=spec.kind, params=params, timeout_s=timeout))
+        )
+    return checks, problems
 
 
 def _unknown_kind(spec: CheckSpec, registry: CheckRegistry) -> str:

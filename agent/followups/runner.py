@@ -135,7 +135,7 @@ class FollowUpRunner:
                 return await self._count(verify.log_count, now)
             names = self._rerun_names(verify.rerun)
             moment = None if self.real_time else now
-            report = await asyncio.wait_for(self.runs.run(names, now=moment), VERIFY_TIMEOUT_S)
+            report = await asyncio.wait_for(self.runs.run(names, at=moment), VERIFY_TIMEOUT_S)
             return rerun_verdict(report, verify.expect)
         except Exception as exc:
             # A verification that cannot run says so; it is never taken as passed.

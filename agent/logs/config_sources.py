@@ -51,10 +51,12 @@ def build_log_sources(
     *,
     base_dir: Path,
     registry: LogSourceRegistry | None = None,
+    check_indices: Sequence[int] | None = None,
 ) -> tuple[dict[str, LogSource], list[tuple[str, str]]]:
     """The sources, and ``(key path, problem)`` for every bad source or dangling reference.
 
-    ``specs`` maps a name to an object with ``type`` and ``options`` (the config model).
+    ``specs`` maps a name to an object with ``type`` and ``options`` (the config model);
+    ``check_indices`` are the checks' positions in the file (default: 0, 1, 2 …).
     """
     problems: list[tuple[str, str]] = []
     sources: dict[str, LogSource] = {}
@@ -88,13 +90,16 @@ def build_log_sources(
             )
             continue
         sources[name] = kind.from_config(options, base_dir=base_dir)
-    problems += _dangling(specs, checks)
+    indices = list(range(len(checks))) if check_indices is None else list(check_indices)
+    problems += _dangling(specs, list(zip(indices, checks, strict=True)))
     return sources, problems
 
 
-def _dangling(specs: Mapping[str, Any], checks: Sequence[Check[Any]]) -> list[tuple[str, str]]:
+def _dangling(
+    specs: Mapping[str, Any], checks: Sequence[tuple[int, Check[Any]]]
+) -> list[tuple[str, str]]:
     problems = []
-    for index, check in enumerate(checks):
+    for index, check in checks:
         if not getattr(type(check), "uses_log_source", False):
             continue
         name = getattr(check.params, "source", None)

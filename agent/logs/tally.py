@@ -14,6 +14,7 @@ from prodguardian.evidence import ErrorSignature
 from prodguardian.logs.classify import Classifier, Level
 from prodguardian.logs.deploy_split import DeploySplit
 from prodguardian.logs.entry import LogEntry, Severity
+from prodguardian.logs.resource_usage import memory_usage
 from prodguardian.logs.signature import (
     Signature,
     fingerprint_of,
@@ -37,6 +38,9 @@ class _Group:
     first: datetime | None = None
     last: datetime | None = None
     statuses: set[int] = field(default_factory=set)
+    peak: LogEntry | None = None
+    """The entry with the highest memory figure, for resource-limit messages."""
+    peak_mib: float = 0.0
 
     def add(self, entry: LogEntry, http_status: int | None) -> None:
         self.count += 1
@@ -48,6 +52,9 @@ class _Group:
         self.severity = max(self.severity, entry.severity)
         if http_status is not None:
             self.statuses.add(http_status)
+        usage = memory_usage(entry.text)
+        if usage is not None and usage[1] > self.peak_mib:
+            self.peak, self.peak_mib = entry, usage[1]
 
     @property
     def signature(self) -> Signature:
@@ -120,6 +127,14 @@ class SignatureTally:
             total += group.count
         return total
 
+    def errors_by_revision(self) -> Counter[str | None]:
+        """Error entries per revision (``None``: entries without a revision label)."""
+        counts: Counter[str | None] = Counter()
+        for (lvl, _, revision, _), group in self.groups.items():
+            if lvl is Level.ERROR:
+                counts[revision] += group.count
+        return counts
+
     def signatures(self, level: Level, split: DeploySplit | None) -> list[ErrorSignature]:
         """One evidence item per (fingerprint, before/after), most frequent first."""
         merged: dict[tuple[str, bool], list[tuple[str | None, _Group]]] = {}
@@ -145,6 +160,8 @@ def _evidence(
     sig = latest.signature
     firsts = [g.first for _, g in parts if g.first is not None]
     lasts = [g.last for _, g in parts if g.last is not None]
+    peak = max(parts, key=lambda p: p[1].peak_mib)[1]
+    peak_sample = truncate_sample(peak.peak.text) if peak.peak is not None else None
     return ErrorSignature(
         fingerprint=fingerprint,
         exception_type=sig.exception_type,
@@ -157,6 +174,7 @@ def _evidence(
         revisions=tuple(sorted({r for r, _ in parts if r is not None})),
         http_statuses=tuple(sorted({s for _, g in parts for s in g.statuses})),
         sample=latest.sample,
+        peak_sample=peak_sample if peak_sample != latest.sample else None,
         before_deploy=before,
         level=level.value,
         severity=max(g.severity for _, g in parts).name,

@@ -70,6 +70,8 @@ def render_terminal(report: Report) -> RenderableType:
     footer = f"\nran {len(report.checks)} checks in {report.duration_s:.2f} s"
     if report.deploy is not None:
         footer += f" · deploy: {report.deploy.revision or ''} {report.deploy.since or ''}".rstrip()
+    if report.at is not None:
+        footer += f" · log and trace windows ending {report.at:%Y-%m-%d %H:%M:%S} UTC (--at)"
     parts.append(Text(footer, style="dim"))
     return Group(*parts)
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from prodguardian.evidence import ErrorSignature, FailedCondition, LogLine, Observation
+from prodguardian.logs.last_good import LAST_GOOD_LABEL
 from prodguardian.runbooks.body import Step, fix_steps
 from prodguardian.runbooks.findings import (
     Explanation,
@@ -82,7 +83,19 @@ def correlate(
     values = service_values(service)
     deployed = report.deploy.revision if report.deploy else None
     fallback = {"revision": deployed} if deployed else {}
+    last_good = last_good_of(report)
+    if last_good is not None:
+        fallback["last_good_revision"] = last_good
     return correlate_observed(report_failures(report), matcher, values, fallback=fallback)
+
+
+def last_good_of(report: Report) -> str | None:
+    """The revision a log check found serving without errors beside a failing one, if any."""
+    for run in report.checks:
+        for item in run.result.evidence:
+            if isinstance(item, Observation) and item.label == LAST_GOOD_LABEL and item.value:
+                return item.value
+    return None
 
 
 def service_values(service: ServiceConfig | None) -> dict[str, str]:

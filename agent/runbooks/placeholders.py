@@ -12,6 +12,8 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 
+from prodguardian.logs.resource_usage import memory_usage
+
 KNOWN_PLACEHOLDERS: Mapping[str, str] = {
     "service": "the service name (config: service.name)",
     "region": "the region (config: service.region)",
@@ -22,18 +24,17 @@ KNOWN_PLACEHOLDERS: Mapping[str, str] = {
     "memory_limit": "the memory limit Cloud Run reported, e.g. 1Gi",
     "memory_peak": "the memory used when the limit was exceeded, e.g. 1062Mi",
     "memory_next": "the next Cloud Run memory size at or above max(2 × limit, 1.25 × peak)",
+    "last_good_revision": "the newest revision the log window shows serving without an error",
 }
 
 #: Cloud Run's memory sizes, in MiB.
 CLOUD_RUN_MEMORY_MIB = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
 _PLACEHOLDER = re.compile(r"\{\{([a-z_][a-z0-9_]*)\}\}|\{([a-z_][a-z0-9_]*)\}")
-_MEMORY = re.compile(
-    r"Memory limit of (\d+(?:\.\d+)?) ?([MG])i?B? exceeded with (\d+(?:\.\d+)?) ?([MG])i?B? used",
-    re.IGNORECASE,
-)
 _REVISION = re.compile(r"[Rr]evision '([A-Za-z0-9][A-Za-z0-9-]{0,62})'")
 _ROUTE = re.compile(r"\b(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (/[^\s\"?]{0,200})")
+#: Punctuation that ends a sentence or a log prefix, never a route ("POST /api/x: 500").
+_ROUTE_TRAILERS = ":;,.)]}'"
 #: How much of a text the value extractors look at (the values sit near the start).
 _SCAN_CHARS = 4096
 
@@ -83,16 +84,6 @@ def next_memory_size(limit_mib: float, peak_mib: float) -> int | None:
     return None
 
 
-def memory_usage(text: str) -> tuple[float, float] | None:
-    """``(limit, peak)`` in MiB from ``Memory limit of 1024 MiB exceeded with 1062 MiB used``."""
-    match = _MEMORY.search(text[:_SCAN_CHARS])
-    if match is None:
-        return None
-    limit = float(match.group(1)) * (1024 if match.group(2).upper() == "G" else 1)
-    peak = float(match.group(3)) * (1024 if match.group(4).upper() == "G" else 1)
-    return limit, peak
-
-
 def values_from_texts(texts: Iterable[str]) -> dict[str, str]:
     """Placeholder values found in evidence texts: revision, route and memory sizes."""
     values: dict[str, str] = {}
@@ -105,7 +96,7 @@ def values_from_texts(texts: Iterable[str]) -> dict[str, str]:
         if "revision" not in values and (match := _REVISION.search(head)):
             values["revision"] = match.group(1)
         if "route" not in values and (match := _ROUTE.search(head)):
-            values["route"] = match.group(1)
+            values["route"] = match.group(1).rstrip(_ROUTE_TRAILERS)
     if limit:
         values["memory_limit"] = format_memory(round(limit))
         values["memory_peak"] = format_memory(round(peak))

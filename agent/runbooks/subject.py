@@ -113,6 +113,8 @@ def from_signature(
     sample = bounded(sig.sample)
     frames = "\n".join(part for part in (sig.frame or "", *sig.frames, sample) if part)
     text = sample if head in sample else f"{head}\n{sample}"
+    if sig.peak_sample:  # the figures of the worst occurrence fill the runbook's commands
+        text = f"{text}\n{bounded(sig.peak_sample)}"
     return MatchSubject(
         label=excerpt(head),
         exception_type=sig.exception_type or "",

@@ -72,32 +72,41 @@ def create_app(
     @app.get("/readyz")
     async def readyz() -> Response:
         """Readiness: the config is loaded, Slack accepted the bot token (auth.test), and the
-        state store answers."""
-        problem = await runtime.verify_auth()
-        identity = runtime.identity
+        state store answers.
+
+        Reads the verdict of the background token check (never calls Slack itself, except to
+        wait a moment for the first check after start-up).
+        """
+        status = await runtime.token.current(wait_first_s=5.0)
+        identity = status.identity
         body: dict[str, object] = {
-            "ready": problem is None,
+            "ready": status.ready,
             "checks": len(runtime.loaded.checks),
             "slack": "socket mode" if runtime.socket_mode else "http",
         }
-        if watch is not None:
-            status = watch.status()
-            body["store"] = {
-                "up": status.store.up,
-                "url": watch.database.display_url,
-                "schema_ready": status.schema_ready,
-                "owed_reports": status.owed_reports,
-                **({"problem": status.store.problem} if status.store.problem else {}),
-            }
-            body["scheduling"] = status.scheduling
-            problem = problem or status.problem
-            body["ready"] = problem is None
+        ready = status.ready
         if identity is not None:
             body["slack_team"] = identity.team
             body["slack_bot_user"] = identity.user_id
-        if problem is not None:
-            body["problem"] = problem
-        return JSONResponse(body, status_code=200 if problem is None else 503)
+        if status.problem is not None:
+            body["problem" if not status.ready else "warning"] = status.problem
+        if watch is not None:
+            watching = watch.status()
+            body["store"] = {
+                "up": watching.store.up,
+                "url": watch.database.display_url,
+                "schema_ready": watching.schema_ready,
+                "owed_reports": watching.owed_reports,
+                **({"problem": watching.store.problem} if watching.store.problem else {}),
+            }
+            body["scheduling"] = watching.scheduling
+            if watching.problem is not None:
+                ready = False
+                body["problem"] = "; ".join(
+                    p for p in (str(body.get("problem") or ""), watching.problem) if p
+                )
+        body["ready"] = ready
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     if not runtime.socket_mode:
         handler = AsyncSlackRequestHandler(runtime.bolt)

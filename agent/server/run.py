@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from prodguardian.errors import ProdGuardianError
+from prodguardian.server.connection_guard import ConnectionLimits, guarded_protocol
 
 log = logging.getLogger("prodguardian.server")
 
@@ -59,9 +60,21 @@ class _Server(uvicorn.Server):
             self._on_started()
 
 
-def _server(app: FastAPI, *, access_log: bool, on_started: Callable[[], None]) -> _Server:
+def _server(
+    app: FastAPI,
+    *,
+    access_log: bool,
+    on_started: Callable[[], None],
+    limits: ConnectionLimits,
+) -> _Server:
     config = uvicorn.Config(
-        app, lifespan="on", access_log=access_log, log_config=None, timeout_graceful_shutdown=10
+        app,
+        http=guarded_protocol(limits),
+        lifespan="on",
+        access_log=access_log,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        timeout_keep_alive=int(max(limits.keep_alive_s, 1)),
     )
     return _Server(config, on_started)
 
@@ -73,6 +86,7 @@ async def serve_forever(
     port: int,
     access_log: bool = False,
     on_listening: Callable[[str], None] | None = None,
+    limits: ConnectionLimits | None = None,
 ) -> None:
     """Serve ``app`` until SIGINT/SIGTERM; ``on_listening`` gets the URL once it is ready.
 
@@ -85,7 +99,9 @@ async def serve_forever(
         if on_listening is not None:
             on_listening(url)
 
-    server = _server(app, access_log=access_log, on_started=started)
+    server = _server(
+        app, access_log=access_log, on_started=started, limits=limits or ConnectionLimits()
+    )
     try:
         await server.serve(sockets=[sock])
     finally:
@@ -96,12 +112,18 @@ async def serve_forever(
 
 @asynccontextmanager
 async def running_server(
-    app: FastAPI, *, host: str = "127.0.0.1", port: int = 0
+    app: FastAPI,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    limits: ConnectionLimits | None = None,
 ) -> AsyncIterator[str]:
     """Serve ``app`` in the current event loop for the duration of the block; yields its URL."""
     sock = bind_socket(host, port)
     ready = asyncio.Event()
-    server = _server(app, access_log=False, on_started=ready.set)
+    server = _server(
+        app, access_log=False, on_started=ready.set, limits=limits or ConnectionLimits()
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         waiter = asyncio.create_task(ready.wait())

@@ -22,8 +22,23 @@ class Action(enum.StrEnum):
 
     DEPLOY = "deploy"
     DONE = "done"
+    FOLLOWUP = "followup"
     ACK = "ack"
     SILENCE = "silence"
+
+    @property
+    def described(self) -> str:
+        """The action in words, for a refusal ("you may not close follow-ups here")."""
+        return _DESCRIBED[self]
+
+
+_DESCRIBED = {
+    Action.DEPLOY: "mark deploys",
+    Action.DONE: "close follow-ups",
+    Action.FOLLOWUP: "add follow-ups",
+    Action.ACK: "acknowledge incidents",
+    Action.SILENCE: "silence alerts",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,8 @@ class Actor:
     user_id: str
     channel_id: str | None = None
     user_groups: frozenset[str] = frozenset()
+    groups_unreadable: bool = False
+    """Slack could not tell (in time) which user groups the user is in."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,12 @@ def decide(policy: SlackConfig, actor: Actor, action: Action) -> Decision:
             False,
             "no one may change state: slack.allowed_users, allowed_user_groups and "
             "allowed_channels are all empty",
+        )
+    if actor.groups_unreadable:
+        return Decision(
+            False,
+            "your user groups could not be read from Slack just now (try again in a minute), "
+            "and user and channel are not in the allowed lists",
         )
     return Decision(False, "user, channel and user groups are not in the allowed lists")
 

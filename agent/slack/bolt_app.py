@@ -11,7 +11,14 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.logger.messages import (
+    warning_client_prioritized_and_token_skipped,
+    warning_token_skipped,
+)
+from slack_bolt.middleware.request_verification.async_request_verification import (
+    AsyncRequestVerification,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from prodguardian.slack.render_messages import failure_message
@@ -35,17 +42,28 @@ def create_bolt_app(
     signing_secret: str | None,
     commands: SlackCommands,
     jobs: BackgroundJobs,
+    authorize: AsyncAuthorize,
     command: str = COMMAND,
 ) -> AsyncApp:
     """A Bolt ``AsyncApp`` answering ``command`` and the report/follow-up buttons.
 
     ``signing_secret`` is required over HTTP; Socket Mode (authenticated by the app-level
-    token) passes ``None``.
+    token) passes ``None``. ``authorize`` must not call Slack: it runs before the ack
+    (:class:`~prodguardian.slack.token_check.CachedAuthorize`).
     """
     app = AsyncApp(
         client=client,
+        authorize=authorize,  # type: ignore[arg-type]  # an AsyncAuthorize is taken as is
         signing_secret=signing_secret or "",
-        request_verification_enabled=signing_secret is not None,
+        # Bolt's own verification logs a refused request whole, response_url included (a URL
+        # anyone could post into the channel with); ours runs at the same place, before
+        # authorisation, and logs the refusal without the body.
+        request_verification_enabled=False,
+        before_authorize=(
+            QuietRequestVerification(signing_secret, base_logger=_bolt_logger())
+            if signing_secret is not None
+            else None
+        ),
         # Listeners only ack and spawn jobs, so the response can wait for them to return:
         # this answers Slack as soon as ack() is called, without Bolt's polling loop.
         process_before_response=True,
@@ -97,12 +115,28 @@ def create_bolt_app(
     return app
 
 
+class QuietRequestVerification(AsyncRequestVerification):
+    """Bolt's signature check (401 for a bad signature or a stale timestamp), logged without
+    the request's body, signature or ``response_url``."""
+
+    def _debug_log_error(self, signature: str, timestamp: str, body: str) -> None:
+        log.warning(
+            "refused a Slack request: bad signature or timestamp older than 5 minutes "
+            "(timestamp %s, %d bytes; body not logged); check SLACK_SIGNING_SECRET if this "
+            "repeats for real commands",
+            timestamp,
+            len(body),
+        )
+
+
 class _TokenFromClientIsIntended(logging.Filter):
-    """Drops Bolt's warning that SLACK_BOT_TOKEN is unused: our client carries that token
-    (with the configured API URL and retries), which is exactly what we want."""
+    """Drops Bolt's warnings that SLACK_BOT_TOKEN is unused: our client and our ``authorize``
+    carry that token (with the configured API URL and retries), which is exactly what we want."""
+
+    _EXPECTED = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+        return record.getMessage() not in self._EXPECTED
 
 
 def _bolt_logger() -> logging.Logger:

@@ -42,6 +42,11 @@ _CHANNEL_ERRORS = {
 }
 
 
+def auth_error_hint(code: str) -> str | None:
+    """What to fix for a Slack auth error code (``invalid_auth`` …), or None if not one."""
+    return _AUTH_ERRORS.get(code)
+
+
 @dataclass(frozen=True)
 class PostedMessage:
     """Where a message landed: enough to update it or reply in its thread."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from prodguardian.deploy import ActiveDeploy
+from prodguardian.slack.authorisation import Action
 from prodguardian.slack.blocks import Button, MessageBuilder, SlackMessage
 from prodguardian.slack.escaping import cut, escape_text, inline_code
 from prodguardian.slack.render_report import ACTION_FOLLOWUP_DONE, STATUS_EMOJI
@@ -38,15 +39,29 @@ def help_message(problem: str | None = None, *, checks: Sequence[str] = ()) -> S
     return out.build(f"{problem + ' — ' if problem else ''}/check_prod help")
 
 
-def running_message(checks: Sequence[str], *, total: int) -> SlackMessage:
-    """The immediate answer to a run: what is being checked."""
+def running_message(
+    checks: Sequence[str], *, total: int, slack_problem: str | None = None
+) -> SlackMessage:
+    """The immediate answer to a run: what is being checked, and what is wrong with Slack."""
     what = ", ".join(inline_code(c, 64) for c in checks) if checks else f"all {total} checks"
-    return _one(f"⏳ Checking {what}… the report follows here.")
+    text = f"⏳ Checking {what}… the report follows here."
+    if slack_problem is None:
+        return _one(text)
+    out = MessageBuilder()
+    out.section(text)
+    out.section(
+        "⚠️ ProdGuardian has a problem with Slack: "
+        f"{escape_text(cut(slack_problem, 500))}. The report is sent through this command's "
+        "reply URL and may still arrive; channel alerts cannot be posted until this is fixed."
+    )
+    return out.build(f"{_plain(text)} (Slack problem: {slack_problem})")
 
 
-def refusal_message(action: str, reason: str) -> SlackMessage:
+def refusal_message(action: Action, reason: str) -> SlackMessage:
+    """Why ``action`` was refused, to the user alone, and who can change that."""
     return _one(
-        f"🙅 Sorry, you may not `{action}` here: {escape_text(reason)}. Ask an admin to add "
+        f"🙅 Sorry, you may not {action.described} here (`{action.value}`): "
+        f"{escape_text(reason)}. Ask an admin to add "
         "your user id, a user group of yours or this channel to `slack.allowed_users`, "
         "`slack.allowed_user_groups` or `slack.allowed_channels`."
     )

@@ -45,15 +45,16 @@ class ReportRuns:
         self.started = 0
         """How many runs were started (joined commands do not start one)."""
 
-    async def run(self, names: Sequence[str] = (), *, now: datetime | None = None) -> Report:
+    async def run(self, names: Sequence[str] = (), *, at: datetime | None = None) -> Report:
         """The report of the named checks (all when empty), from runs in flight or a new one.
 
-        With ``now`` (another moment than this one), a run of its own, joining nothing.
+        With ``at`` (windows ending at another moment than now), a run of its own, joining
+        nothing.
         """
         checks: Sequence[Check[Any]] = self.loaded.select(list(names))
-        if now is not None:
+        if at is not None:
             deploy = await self.deploys.active()
-            return await self.engine(self.loaded, checks, deploy=deploy, http=self.http, now=now)
+            return await self.engine(self.loaded, checks, deploy=deploy, http=self.http, at=at)
         wanted = [c.name for c in checks]
         joined = {n: self._in_flight[n] for n in wanted if n in self._in_flight}
         missing = [c for c in checks if c.name not in joined]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from dataclasses import dataclass
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -25,21 +22,10 @@ from prodguardian.slack.runs import BackgroundJobs, Engine, ReportRuns
 from prodguardian.slack.service import SlackCommands
 from prodguardian.slack.settings import SlackSettings
 from prodguardian.slack.stores import Stores
+from prodguardian.slack.token_check import RECHECK_S, RETRY_S, CachedAuthorize, TokenVerifier
 from prodguardian.slack.user_groups import UserGroupDirectory
 
 log = logging.getLogger("prodguardian.slack.runtime")
-
-#: How long a failed auth.test stands before /readyz tries again.
-AUTH_RETRY_S = 30.0
-
-
-@dataclass(frozen=True)
-class SlackIdentity:
-    """Who the bot is, from ``auth.test``."""
-
-    team: str
-    user_id: str
-    bot_id: str | None
 
 
 class SlackRuntime:
@@ -55,12 +41,18 @@ class SlackRuntime:
         retry: BoundedRetryHandler | None = None,
         poster_backoff_s: float = 0.5,
         socket_mode: bool = False,
+        token_recheck_s: float = RECHECK_S,
+        token_retry_s: float = RETRY_S,
     ) -> None:
         self.loaded = loaded
         self.settings = settings
         self.socket_mode = socket_mode
         self._session: aiohttp.ClientSession | None = None
         self.client = make_web_client(settings, retry=retry)
+        self.token = TokenVerifier(
+            self.client, settings.api_url, recheck_s=token_recheck_s, retry_s=token_retry_s
+        )
+        """The bot token's last verdict (``auth.test`` in the background, never per request)."""
         self.notifier = SlackNotifier(self.client)
         self.jobs = BackgroundJobs()
         self.stores = stores or memory_stores()
@@ -73,21 +65,18 @@ class SlackRuntime:
             poster=self.poster,
             jobs=self.jobs,
             directory=UserGroupDirectory(self.client),
+            slack_problem=self._slack_problem,
         )
         self.bolt: AsyncApp = create_bolt_app(
             client=self.client,
             signing_secret=None if socket_mode else settings.signing_secret,
             commands=self.commands,
             jobs=self.jobs,
+            authorize=CachedAuthorize(settings.bot_token, self.token),
         )
         channel = loaded.config.slack.alerts_channel
         self.alerts = AlertPublisher(self.notifier, channel) if channel else None
         """Channel alerts for background runs (the scheduler calls ``publish``), if configured."""
-        self.identity: SlackIdentity | None = None
-        self.auth_problem: str | None = "not checked yet"
-        self._auth_checked_at = 0.0
-        self._auth_lock = asyncio.Lock()
-        self._auth_task: asyncio.Task[str | None] | None = None
         self._socket_mode_handler: AsyncSocketModeHandler | None = None
         self._preflight_done = False
 
@@ -117,7 +106,7 @@ class SlackRuntime:
 
     async def start(self) -> None:
         """Check the token in the background; in Socket Mode, connect (or fail clearly)."""
-        self._auth_task = asyncio.create_task(self.verify_auth(), name="slack:auth.test")
+        self.token.start()
         if self.socket_mode:
             await self.preflight()
             assert self.settings.app_token is not None
@@ -135,41 +124,16 @@ class SlackRuntime:
             )
         return self._session
 
-    async def verify_auth(self, *, force: bool = False) -> str | None:
-        """Call ``auth.test`` (at most every 30 s after a failure); the problem, or None."""
-        async with self._auth_lock:
-            fresh = time.monotonic() - self._auth_checked_at < AUTH_RETRY_S
-            if self.identity is not None or (fresh and not force):
-                return self.auth_problem
-            self._auth_checked_at = time.monotonic()
-            try:
-                result = await asyncio.wait_for(self.client.auth_test(), timeout=10)
-            except SlackApiError as exc:
-                code = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-                self.auth_problem = f"Slack auth.test failed: {code or exc}"
-            except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-                self.auth_problem = f"Slack is unreachable at {self.settings.api_url}: {exc!r}"
-            else:
-                self.identity = SlackIdentity(
-                    team=str(result.get("team") or result.get("team_id") or "?"),
-                    user_id=str(result.get("user_id") or "?"),
-                    bot_id=result.get("bot_id"),
-                )
-                self.auth_problem = None
-                log.info(
-                    "connected to Slack as %s in %s", self.identity.user_id, self.identity.team
-                )
-            if self.auth_problem is not None:
-                log.error("%s", self.auth_problem)
-            return self.auth_problem
+    def _slack_problem(self) -> str | None:
+        """What is wrong with Slack right now, for the answer to a command (or None)."""
+        return self.token.status.problem
 
     async def aclose(self) -> None:
         """Finish (or cancel) the background jobs and close the HTTP session."""
         if self._socket_mode_handler is not None:
             await self._socket_mode_handler.close_async()  # type: ignore[no-untyped-call]
             self._socket_mode_handler = None
-        if self._auth_task is not None and not self._auth_task.done():
-            self._auth_task.cancel()
+        await self.token.stop()
         await self.jobs.aclose()
         if self._session is not None and not self._session.closed:
             await self._session.close()

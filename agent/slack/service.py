@@ -45,11 +45,14 @@ from prodguardian.slack.render_report import ReportView, render_report
 from prodguardian.slack.response_url import ResponseType, ResponseUrlPoster, encode_response
 from prodguardian.slack.runs import BackgroundJobs, ReportRuns
 from prodguardian.slack.stores import Stores, UnknownItemError
-from prodguardian.slack.user_groups import UserGroupDirectory
+from prodguardian.slack.user_groups import Membership, UserGroupDirectory
 
 log = logging.getLogger("prodguardian.slack.service")
 
 Clock = Callable[[], datetime]
+
+#: Seconds a command waits for the user-group lookup before it answers without it.
+GROUP_LOOKUP_DEADLINE_S = 1.5
 
 #: Encoded reports kept for commands that joined the same run.
 _ENCODED_KEPT = 16
@@ -86,6 +89,7 @@ class SlackCommands:
         jobs: BackgroundJobs,
         directory: UserGroupDirectory | None = None,
         clock: Clock = lambda: datetime.now(UTC),
+        slack_problem: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.loaded = loaded
         self.stores = stores
@@ -94,6 +98,7 @@ class SlackCommands:
         self.jobs = jobs
         self.directory = directory
         self.clock = clock
+        self.slack_problem = slack_problem
         self._encoded: OrderedDict[
             tuple[int, tuple[str, ...]], tuple[Report, asyncio.Future[bytes]]
         ] = OrderedDict()
@@ -132,11 +137,11 @@ class SlackCommands:
             return Reply(messages.followups_message(await self.stores.followups.pending()))
         decision = await self._authorise(inv, _action_of(command))
         if not decision.allowed:
-            return Reply(messages.refusal_message(_action_of(command).value, decision.reason))
+            return Reply(messages.refusal_message(_action_of(command), decision.reason))
         if isinstance(command, MarkDeploy):
             return Reply(await self._deploy(command, inv), shared)
         if isinstance(command, MarkDone):
-            return Reply(await self._done(command.followup_id, inv), shared)
+            return await self._done(command.followup_id, inv)
         if isinstance(command, AddFollowUp):
             now = self.clock()
             item = await self.stores.followups.remind(
@@ -147,14 +152,18 @@ class SlackCommands:
             )
             return Reply(messages.followup_added_message(item, by=inv.user_id), shared)
         if isinstance(command, Acknowledge):
-            return Reply(await self._ack(command.incident_id, inv), shared)
-        return Reply(await self._silence(command, inv), shared)
+            return await self._ack(command.incident_id, inv)
+        return await self._silence(command, inv)
 
     def _start_run(self, names: tuple[str, ...], inv: Invocation) -> Reply:
         if inv.response_url is None:
             return Reply(messages.failure_message("cannot answer", "no response_url was sent"))
         self.jobs.spawn(self._run_and_post(names, inv.response_url), name="check_prod")
-        return Reply(messages.running_message(names, total=len(self.loaded.checks)))
+        return Reply(
+            messages.running_message(
+                names, total=len(self.loaded.checks), slack_problem=self.slack_problem()
+            )
+        )
 
     async def _run_and_post(self, names: tuple[str, ...], response_url: str) -> None:
         try:
@@ -219,26 +228,31 @@ class SlackCommands:
         recorded = await self.stores.deploys.record(deploy, by=inv.user_id)
         return messages.deploy_message(recorded, by=inv.user_id)
 
-    async def _done(self, followup_id: str, inv: Invocation) -> SlackMessage:
+    # A user's mistake (an unknown id or target) is answered to that user alone (ephemeral);
+    # what changed for everyone goes where the policy says.
+
+    async def _done(self, followup_id: str, inv: Invocation) -> Reply:
         try:
             item = await self.stores.followups.done(followup_id, by=inv.user_id, at=self.clock())
         except UnknownItemError as exc:
-            return messages.unknown_item_message("follow-up", followup_id, exc.known)
-        return messages.done_message(item, by=inv.user_id)
+            return Reply(messages.unknown_item_message("follow-up", followup_id, exc.known))
+        return Reply(messages.done_message(item, by=inv.user_id), self.policy.response_type)
 
-    async def _ack(self, incident_id: str, inv: Invocation) -> SlackMessage:
+    async def _ack(self, incident_id: str, inv: Invocation) -> Reply:
         try:
             incident = await self.stores.incidents.acknowledge(
                 incident_id, by=inv.user_id, at=self.clock()
             )
         except UnknownItemError as exc:
-            return messages.unknown_item_message("incident", incident_id, exc.known)
-        return messages.ack_message(incident, by=inv.user_id)
+            return Reply(messages.unknown_item_message("incident", incident_id, exc.known))
+        return Reply(messages.ack_message(incident, by=inv.user_id), self.policy.response_type)
 
-    async def _silence(self, command: SilenceTarget, inv: Invocation) -> SlackMessage:
+    async def _silence(self, command: SilenceTarget, inv: Invocation) -> Reply:
         open_ids = [i.id for i in await self.stores.incidents.open()]
         if command.target not in self.check_names and command.target not in open_ids:
-            return messages.unknown_target_message(command.target, self.check_names, open_ids)
+            return Reply(
+                messages.unknown_target_message(command.target, self.check_names, open_ids)
+            )
         now = self.clock()
         silence = await self.stores.incidents.silence(
             command.target,
@@ -246,7 +260,7 @@ class SlackCommands:
             by=inv.user_id,
             at=now,
         )
-        return messages.silence_message(silence)
+        return Reply(messages.silence_message(silence), self.policy.response_type)
 
     # --- buttons ---------------------------------------------------------------------
 
@@ -268,7 +282,7 @@ class SlackCommands:
     async def silence_button(self, inv: Invocation, value: str) -> None:
         """ "Silence 1h": hold back the alerts of the message's incidents for an hour."""
 
-        async def silence_one(target: str, inv: Invocation) -> SlackMessage:
+        async def silence_one(target: str, inv: Invocation) -> Reply:
             return await self._silence(SilenceTarget(target=target, duration_s=3600.0), inv)
 
         await self._button(inv, Action.SILENCE, value, silence_one)
@@ -282,19 +296,19 @@ class SlackCommands:
         inv: Invocation,
         action: Action,
         value: str,
-        handle: Callable[[str, Invocation], Awaitable[SlackMessage]],
+        handle: Callable[[str, Invocation], Awaitable[Reply]],
     ) -> None:
         if inv.response_url is None:
             return
         decision = await self._authorise(inv, action)
         if not decision.allowed:
-            refusal = messages.refusal_message(action.value, decision.reason)
+            refusal = messages.refusal_message(action, decision.reason)
             await self.poster.post(inv.response_url, refusal)
             return
         for item_id in value.split()[:25]:
             answer = await handle(item_id, inv)
             await self.poster.post(
-                inv.response_url, answer, response_type=self.policy.response_type
+                inv.response_url, answer.message, response_type=answer.response_type
             )
 
     # --- authorisation ---------------------------------------------------------------
@@ -302,8 +316,18 @@ class SlackCommands:
     async def _authorise(self, inv: Invocation, action: Action) -> Decision:
         actor = Actor(user_id=inv.user_id, channel_id=inv.channel_id)
         if self.directory is not None and needs_group_lookup(self.policy, actor):
-            groups = await self.directory.groups_of(inv.user_id, self.policy.allowed_user_groups)
-            actor = Actor(user_id=inv.user_id, channel_id=inv.channel_id, user_groups=groups)
+            # The answer goes with the ack: a slow Slack must not hold it past Slack's 3 s.
+            lookup = self.directory.membership(inv.user_id, self.policy.allowed_user_groups)
+            try:
+                membership = await asyncio.wait_for(asyncio.shield(lookup), GROUP_LOOKUP_DEADLINE_S)
+            except TimeoutError:
+                membership = Membership(groups=frozenset(), unreadable=True)
+            actor = Actor(
+                user_id=inv.user_id,
+                channel_id=inv.channel_id,
+                user_groups=membership.groups,
+                groups_unreadable=membership.unreadable,
+            )
         return authorise(self.policy, actor, action)
 
 
@@ -312,8 +336,10 @@ def _action_of(
 ) -> Action:
     if isinstance(command, MarkDeploy):
         return Action.DEPLOY
-    if isinstance(command, MarkDone | AddFollowUp):
+    if isinstance(command, MarkDone):
         return Action.DONE
+    if isinstance(command, AddFollowUp):
+        return Action.FOLLOWUP
     if isinstance(command, Acknowledge):
         return Action.ACK
     return Action.SILENCE

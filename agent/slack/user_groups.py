@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -27,6 +28,14 @@ _HINTS = {
 }
 
 
+@dataclass(frozen=True)
+class Membership:
+    """The configured groups a user is in; ``unreadable`` if some group could not be read."""
+
+    groups: frozenset[str]
+    unreadable: bool = False
+
+
 class UserGroupDirectory:
     """Caches the members of user groups; a group that cannot be read counts as empty."""
 
@@ -34,15 +43,22 @@ class UserGroupDirectory:
         self.client = client
         self.ttl_s = ttl_s
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        self._unreadable: set[str] = set()
         self._lock = asyncio.Lock()
 
     async def groups_of(self, user_id: str, groups: Iterable[str]) -> frozenset[str]:
         """The subset of ``groups`` that ``user_id`` belongs to."""
+        return (await self.membership(user_id, groups)).groups
+
+    async def membership(self, user_id: str, groups: Iterable[str]) -> Membership:
+        """:meth:`groups_of`, and whether a group could not be read (counted as empty)."""
         found = set()
+        unreadable = False
         for group in groups:
             if user_id in await self._members_of(group):
                 found.add(group)
-        return frozenset(found)
+            unreadable = unreadable or group in self._unreadable
+        return Membership(frozenset(found), unreadable)
 
     async def _members_of(self, group: str) -> frozenset[str]:
         cached = self._members.get(group)
@@ -57,6 +73,7 @@ class UserGroupDirectory:
                 users = response.get("users") or []
                 members = frozenset(str(u) for u in users)
                 expires = time.monotonic()
+                self._unreadable.discard(group)
             except SlackApiError as exc:
                 code = exc.response.get("error") if isinstance(exc.response.data, dict) else None
                 log.error(
@@ -66,8 +83,10 @@ class UserGroupDirectory:
                     _HINTS.get(str(code), "see the Slack error"),
                 )
                 members, expires = frozenset(), time.monotonic() - self.ttl_s + FAILURE_TTL_S
+                self._unreadable.add(group)
             except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
                 log.error("cannot reach Slack to read user group %s: %r", group, exc)
                 members, expires = frozenset(), time.monotonic() - self.ttl_s + FAILURE_TTL_S
+                self._unreadable.add(group)
             self._members[group] = (expires, members)
             return members

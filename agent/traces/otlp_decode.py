@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -179,6 +180,13 @@ def decode_json(body: bytes) -> tuple[list[SpanPoint], int]:
         doc = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OtlpDecodeError(f"not JSON: {exc}") from None
+    except RecursionError:
+        # The parser's depth limit (the interpreter's recursion limit): a body nested this
+        # deep is an attack or a bug, refused like any malformed body.
+        raise OtlpDecodeError(
+            f"the JSON nests deeper than {sys.getrecursionlimit()} levels (the depth limit); "
+            "an OTLP export needs about ten"
+        ) from None
     root = _mapping(doc, "the request body")
     points: list[SpanPoint] = []
     seen = 0

@@ -100,7 +100,12 @@ class Monitor:
             report = self.owed[0]
             try:
                 last = await self.database.run(
-                    partial(_apply, report=report, policy=self.policy, now=report.finished_at),
+                    partial(
+                        _apply,
+                        report=report,
+                        policy=self.policy,
+                        now=report.at or report.finished_at,
+                    ),
                     what="record a run",
                 )
             except StoreUnavailableError:

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.logs.incident_data import DEPLOY, NOW, shifted, write_jsonl
-
-
-def prodguardian(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "prodguardian.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.support.cli_process import prodguardian
 
 
 def setup(tmp_path: Path) -> tuple[Path, datetime]:

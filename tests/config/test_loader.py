@@ -136,3 +136,60 @@ def test_malformed_files_are_named(tmp_path: Path, text: str, expected: str) -> 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nowhere\.yaml: file not found"):
         load_config(tmp_path / "nowhere.yaml", registry=sample_registry())
+
+
+def test_every_problem_of_every_level_is_named_at_once(tmp_path: Path) -> None:
+    message = error_of(
+        tmp_path,
+        """
+bogus: 1
+runner: {concurency: 3}
+log_sources:
+  logs: {type: file, path: app.jsonl, fromat: json}
+checks:
+  - name: a
+    kind: static
+    stauts: DEGRADED
+  - name: b
+    kind: static
+    summary: ${NOT_SET_ANYWHERE}
+  - {name: c, kind: nosuchkind}
+""",
+    )
+    assert "problems:" in message
+    assert "  bogus: unknown key 'bogus'" in message
+    assert "runner.concurency: unknown key 'concurency' (did you mean 'concurrency'?)" in message
+    assert "checks[0].stauts: unknown key 'stauts' (did you mean 'status'?)" in message
+    assert "checks[1].summary: environment variable NOT_SET_ANYWHERE is not set" in message
+    assert "checks[2].kind: unknown check kind 'nosuchkind'" in message
+    assert "log_sources.logs.fromat: unknown key 'fromat'" in message
+
+
+def test_a_dangling_source_keeps_its_index_when_an_earlier_check_is_bad(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+checks:
+  - {name: a, kind: http, url: "http://127.0.0.1:1/", timout: 1s}
+  - {name: b, kind: log_count, source: nowhere, pattern: x}
+""",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})  # the installed check kinds
+    message = str(caught.value)
+    assert "checks[0].timout: unknown key 'timout' (did you mean 'timeout'?)" in message
+    assert "checks[1].source: no log source named 'nowhere'" in message
+
+
+def test_an_unset_variable_is_named_once_not_again_as_a_bad_value(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'checks:\n  - {name: a, kind: http, url: "${TARGET}/health"}\n'
+        "  - {name: b, kind: http, url: http://x/, max_body: 1 parsec}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    message = str(caught.value)
+    assert "checks[0].url: environment variable TARGET is not set" in message
+    assert "must start with http" not in message
+    assert "checks[1].max_body:" in message

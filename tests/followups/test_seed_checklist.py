@@ -166,7 +166,7 @@ async def test_the_seed_checklist_runs_itself_after_the_hotfix(
         # The outage: two scheduled runs at 12:19 and 12:20 open the incident with the runbook.
         for minute in (19, 20):
             at = OUTAGE_END.replace(minute=minute)
-            report = await run_report(loaded, now=at)
+            report = await run_report(loaded, at=at)
             await service.monitor.apply(report)
 
         async def incident_rows(session: AsyncSession) -> list[IncidentRow]:

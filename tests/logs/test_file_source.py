@@ -113,3 +113,32 @@ async def test_a_pattern_interest_hands_over_only_matching_lines() -> None:
         ),
     )
     assert [e.text for e in got.entries] == ["Database reconnected successfully"] * 2
+
+
+async def test_a_corrupt_gzip_file_is_named_with_what_is_wrong(tmp_path: Path) -> None:
+    packed = bytearray(gzip.compress(dataset("incident-01-database.jsonl").read_bytes()))
+    middle = len(packed) // 2
+    packed[middle : middle + 64] = bytes(64)  # damaged in the middle, whole length kept
+    corrupt = tmp_path / "logs.jsonl.gz"
+    corrupt.write_bytes(bytes(packed))
+    with pytest.raises(SourceError) as caught:
+        await scan(source(corrupt))
+    message = str(caught.value)
+    assert str(corrupt) in message
+    assert "is corrupt" in message
+    assert "gzip -t" in message
+
+
+async def test_a_truncated_gzip_file_is_named(tmp_path: Path) -> None:
+    packed = gzip.compress(dataset("incident-01-database.jsonl").read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(SourceError, match=f"cannot read the log file {cut}"):
+        await scan(source(cut))
+
+
+async def test_a_gz_file_that_is_not_gzip_is_named(tmp_path: Path) -> None:
+    fake = tmp_path / "plain.jsonl.gz"
+    fake.write_bytes(dataset("incident-01-database.jsonl").read_bytes())
+    with pytest.raises(SourceError, match=f"the gzip log file {fake} is corrupt"):
+        await scan(source(fake))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from prodguardian.logs.resource_usage import memory_usage
 from prodguardian.runbooks.placeholders import (
     fill,
     format_memory,
-    memory_usage,
     next_memory_size,
     unknown_placeholders,
     values_from_texts,

@@ -18,6 +18,7 @@ import aiohttp
 
 from prodguardian.config import load_config
 from prodguardian.server import create_app, running_server
+from prodguardian.server.connection_guard import ConnectionLimits
 from prodguardian.slack.retry import BoundedRetryHandler
 from prodguardian.slack.runtime import SlackRuntime
 from prodguardian.slack.settings import SlackSettings
@@ -121,13 +122,20 @@ checks:
 
 @asynccontextmanager
 async def serving(
-    config: Path, slack: SlackStandIn, sink: ResponseUrlSink, *, stores: Stores | None = None
+    config: Path,
+    slack: SlackStandIn,
+    sink: ResponseUrlSink,
+    *,
+    stores: Stores | None = None,
+    bot_token: str = BOT_TOKEN,
+    token_recheck_s: float = 300.0,
+    limits: ConnectionLimits | None = None,
 ) -> AsyncIterator[ServerHarness]:
     """The app of ``prodguardian serve -c config`` on 127.0.0.1:0, talking to the stand-ins."""
     loaded = load_config(config)
     settings = SlackSettings.from_env(
         {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_BOT_TOKEN": bot_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": slack.url,
         }
@@ -138,7 +146,9 @@ async def serving(
         retry=BoundedRetryHandler(max_retries=2, backoff_base_s=0.01),
         poster_backoff_s=0.01,
         stores=stores,
+        token_recheck_s=token_recheck_s,
+        token_retry_s=token_recheck_s,
     )
     app = create_app(runtime)
-    async with running_server(app) as url, aiohttp.ClientSession() as http:
+    async with running_server(app, limits=limits) as url, aiohttp.ClientSession() as http:
         yield ServerHarness(url=url, runtime=runtime, slack=slack, sink=sink, http=http)

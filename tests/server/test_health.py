@@ -47,7 +47,8 @@ async def test_readyz_is_503_with_the_reason_when_the_token_is_refused(
         assert resp.status == 503
         body = await resp.json()
     assert body["ready"] is False
-    assert body["problem"] == "Slack auth.test failed: invalid_auth"
+    assert body["problem"].startswith("Slack refused the bot token (auth.test: invalid_auth)")
+    assert "set SLACK_BOT_TOKEN" in body["problem"]
 
 
 async def test_extra_routers_are_mounted(

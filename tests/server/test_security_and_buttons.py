@@ -12,7 +12,7 @@ from prodguardian.slack.render_report import ACTION_ACK, ACTION_FOLLOWUP_DONE, A
 from tests.server.harness import ServerHarness, serving, write_config
 from tests.slack.reports import T0
 from tests.support.response_url_sink import ResponseUrlSink
-from tests.support.slack_standin import SlackStandIn
+from tests.support.slack_standin import SlackStandIn, sign, slash_command_form
 
 
 async def test_unauthorised_user_gets_a_polite_ephemeral_refusal(
@@ -55,7 +55,7 @@ async def test_user_groups_and_channels_grant_access(
         answer, _ = await server.command("deploy r2", user="U0CAROL", channel="C0DEPLOYS")
         assert "Deploy `r2` marked" in answer.text
         answer, _ = await server.command("deploy r3", user="U0CAROL")
-        assert "Sorry, you may not `deploy`" in answer.text
+        assert "Sorry, you may not mark deploys here (`deploy`)" in answer.text
         # Membership is cached: two user-group reads (one per group) for three commands.
         groups = [c.args["usergroup"] for c in standin.calls_to("usergroups.users.list")]
         assert sorted(groups) == ["S0GONE", "S0ONCALL"]
@@ -91,7 +91,7 @@ async def test_acknowledge_button_is_authorised(server: ServerHarness) -> None:
     _, refused = await server.press(ACTION_ACK, ack["value"], user="U0MALLORY")
     [refusal] = await server.report_for(refused)
     assert refusal.body["response_type"] == "ephemeral"
-    assert "Sorry, you may not `ack`" in refusal.all_text
+    assert "Sorry, you may not acknowledge incidents here (`ack`)" in refusal.all_text
     [incident] = await server.runtime.stores.incidents.open()
     assert incident.acknowledged_by is None
 
@@ -120,3 +120,39 @@ async def test_report_reaches_the_sink_through_its_failures(server: ServerHarnes
     [delivery] = await server.report_for(key)
     assert delivery.text.startswith("🟢 OK")
     assert server.sink.attempts == 3
+
+
+async def test_a_users_mistake_is_answered_to_that_user_alone(server: ServerHarness) -> None:
+    for text, expected in (
+        ("ack INC-99", "No open incident `INC-99`"),
+        ("done F-1", "No open follow-up `F-1`"),
+        ("silence nosuchcheck 30m", "is neither a check nor an open incident"),
+    ):
+        answer, _ = await server.command(text, user="U0ALICE")
+        assert answer.status == 200
+        assert expected in answer.text, text
+        assert answer.body["response_type"] == "ephemeral", text
+    answer, _ = await server.command("silence readiness 30m", user="U0ALICE")
+    assert "silenced until" in answer.text
+    assert answer.body["response_type"] == "in_channel"
+
+
+async def test_refusal_names_the_action_in_words(server: ServerHarness) -> None:
+    answer, _ = await server.command("done F-1", user="U0MALLORY")
+    assert "you may not close follow-ups here (`done`)" in answer.text
+    answer, _ = await server.command("silence readiness 1h", user="U0MALLORY")
+    assert "you may not silence alerts here (`silence`)" in answer.text
+
+
+async def test_a_bad_signature_is_logged_without_the_body(
+    server: ServerHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_url = server.sink.url_for("capability-url-never-logged")
+    body = slash_command_form("", response_url=secret_url)
+    answer = await server.post_signed(body, sign(body, secret="not-the-secret"))
+    assert answer.status == 401
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "refused a Slack request" in logged
+    assert "capability-url-never-logged" not in logged
+    assert "response_url" not in logged

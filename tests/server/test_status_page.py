@@ -19,8 +19,6 @@ from tests.support.chromium import CHROMIUM_ARGS
 from tests.support.http_targets import serve_app
 from tests.support.slack_standin import BOT_TOKEN, SIGNING_SECRET, SlackStandIn, wait_until
 
-pytest_plugins = ["tests.support.chromium"]
-
 BUILD = Path(__file__).resolve().parents[2] / "build"
 
 

@@ -88,7 +88,9 @@ async def test_unreadable_user_group_counts_as_empty(
     directory = UserGroupDirectory(make_web_client(settings))
     service = commands(loaded, crashing_engine, http, directory)
     reply = await service.command(Invocation("U1", "C1", "deploy r1", sink.url_for("x")))
-    assert "Sorry, you may not `deploy`" in reply.message.blocks[0]["text"]["text"]
+    assert (
+        "Sorry, you may not mark deploys here (`deploy`)" in reply.message.blocks[0]["text"]["text"]
+    )
     assert [c.answer for c in standin.calls_to("usergroups.users.list")] == [
         {"ok": False, "error": "no_such_subteam"}
     ]

@@ -73,3 +73,40 @@ async def test_serve_receives_spans_feeds_the_checks_and_exposes_metrics(tmp_pat
     assert {"prodguardian_check_duration_seconds", "prodguardian_check_status"} <= families
     assert any(name.startswith("http_server") for name in families)
     assert type(instruments.current().tracer).__name__.startswith("NoOp")  # shut down at exit
+
+
+def _refused_400(scrape: str) -> float:
+    for family in text_string_to_metric_families(scrape):
+        if family.name.startswith("prodguardian_receiver_refused"):
+            return sum(
+                s.value
+                for s in family.samples
+                if s.name.endswith("_total") and s.labels.get("http_response_status_code") == "400"
+            )
+    return 0.0
+
+
+async def test_json_nested_100000_deep_is_refused_400_and_counted(tmp_path: Path) -> None:
+    service = f"shop-{uuid.uuid4().hex[:8]}"
+    loaded = load_config(_config(tmp_path, service))
+    deep = b'{"resourceSpans":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    async with SlackStandIn() as slack:
+        settings = SlackSettings(bot_token="x", signing_secret=SIGNING_SECRET, api_url=slack.url)
+        app = create_app(SlackRuntime(loaded, settings))
+        async with running_server(app) as url, aiohttp.ClientSession() as http:
+            async with http.get(f"{url}/metrics") as resp:
+                before = _refused_400(await resp.text())
+            headers = {"content-type": "application/json"}
+            async with http.post(f"{url}/v1/traces", data=deep, headers=headers) as resp:
+                assert resp.status == 400
+                answer = await resp.json()
+            async with http.get(f"{url}/metrics") as resp:
+                after = _refused_400(await resp.text())
+            body = protobuf_body([Request("/ok", 5.0)], service=service)
+            async with http.post(
+                f"{url}/v1/traces", data=body, headers={"content-type": PROTOBUF}
+            ) as resp:
+                assert resp.status == 200  # and the receiver still answers
+    assert "nests deeper than" in answer["message"]
+    assert "depth limit" in answer["message"]
+    assert after == before + 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,6 +88,12 @@ class FileSource:
                 else:
                     text = (line.decode("utf-8", errors="replace") for line in stream)
                     scan_text_lines(text, sink, self._format)
+            except (zlib.error, gzip.BadGzipFile) as exc:
+                # A damaged gzip stream or header (a truncated one is an EOFError, below).
+                raise SourceError(
+                    f"the gzip log file {self.path} is corrupt: {exc}; copy it again or "
+                    "check it with `gzip -t`"
+                ) from exc
             except (OSError, EOFError) as exc:
                 raise SourceError(f"cannot read the log file {self.path}: {exc}") from exc
         traffic = sink.finish()
