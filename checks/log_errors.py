@@ -15,6 +15,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from prodguardian.check import Check
+from prodguardian.checks.log_counts import report_counts
 from prodguardian.checks.log_params import (
     LogCheckParams,
     SeverityName,
@@ -223,8 +224,17 @@ class LogErrorsCheck(Check[LogErrorsParams]):
                     f"(< {p.min_entries_since_deploy}), so the whole window decides"
                 )
         status, reasons = decide(p, basis)
+        counts = report_counts(
+            traffic.counting,
+            errors=total_errors,
+            entries=traffic.total,
+            thresholds={"degraded_rate": p.degraded_rate, "critical_rate": p.critical_rate},
+        )
+        metrics.update(counts.metrics)
+        reasons += counts.warnings
         summary = _summary(basis, status, reasons, whole if basis is not whole else None, note)
-        evidence: list[Evidence] = []
+        summary = counts.applied_to(summary)
+        evidence: list[Evidence] = [counts.evidence] if counts.evidence else []
         if split is not None:
             evidence.append(
                 Observation(label="deploy", text=_deploy_text(split, basis, whole, note))

@@ -255,6 +255,7 @@ class TraceLatencyCheck(Check[TraceLatencyParams]):
     """Latency and errors per route of a service, from its spans."""
 
     Params: ClassVar[type[BaseModel]] = TraceLatencyParams
+    uses_trace_source: ClassVar[bool] = True
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         params = self.params

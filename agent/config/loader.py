@@ -7,6 +7,7 @@ to fix; all problems of a file are reported at once.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,9 +27,16 @@ from prodguardian.config.keypath import format_key_path
 from prodguardian.config.models import CHECK_SPEC_KEYS, CheckSpec, Config
 from prodguardian.config.validation_errors import describe_validation_error
 from prodguardian.errors import ConfigError
-from prodguardian.logs.config_sources import build_log_sources, split_log_source_options
+from prodguardian.logs.config_sources import (
+    build_log_sources,
+    build_metrics_sources,
+    split_log_source_options,
+)
 from prodguardian.logs.source import LogSource
 from prodguardian.registry import CheckRegistry
+from prodguardian.traces.named_sources import resolve_trace_source
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ class LoadedConfig:
     config: Config
     checks: tuple[Check[Any], ...]
     log_sources: Mapping[str, LogSource] = field(default_factory=dict)
+    deprecations: tuple[str, ...] = ()
+    """Old forms the file still uses, each with the form to write instead."""
 
     def select(self, names: list[str]) -> tuple[Check[Any], ...]:
         """The checks named, in config order; an unknown name is a ConfigError."""
@@ -70,13 +80,25 @@ def load_config(
         raise ConfigError(str(exc), path=path, key=exc.key) from None
     config = _validate(path, split_log_source_options(_split_check_params(raw)))
     registry = registry if registry is not None else CheckRegistry.from_entry_points()
-    checks = _build_checks(path, config, registry)
-    sources, problems = build_log_sources(
-        config.log_sources, checks, base_dir=path.resolve().parent
+    deprecations: list[str] = []
+    checks = _build_checks(path, config, registry, deprecations)
+    base_dir = path.resolve().parent
+    metrics, problems = build_metrics_sources(config.metrics_sources, base_dir=base_dir)
+    sources, more = build_log_sources(
+        config.log_sources, checks, base_dir=base_dir, metrics=metrics
     )
+    problems += more
     if problems:
         raise ConfigError.from_problems(path, problems)
-    return LoadedConfig(path=path, config=config, checks=checks, log_sources=sources)
+    for note in deprecations:
+        log.warning("%s: %s", path, note)
+    return LoadedConfig(
+        path=path,
+        config=config,
+        checks=checks,
+        log_sources=sources,
+        deprecations=tuple(deprecations),
+    )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -126,7 +148,9 @@ def _validate(path: Path, raw: dict[str, Any]) -> Config:
         raise ConfigError.from_problems(path, problems) from None
 
 
-def _build_checks(path: Path, config: Config, registry: CheckRegistry) -> tuple[Check[Any], ...]:
+def _build_checks(
+    path: Path, config: Config, registry: CheckRegistry, deprecations: list[str]
+) -> tuple[Check[Any], ...]:
     checks: list[Check[Any]] = []
     problems: list[tuple[str, str]] = []
     for index, spec in enumerate(config.checks):
@@ -135,8 +159,17 @@ def _build_checks(path: Path, config: Config, registry: CheckRegistry) -> tuple[
         if cls is None:
             problems.append((format_key_path((*at, "kind")), _unknown_kind(spec, registry)))
             continue
+        raw_params = spec.params
+        if getattr(cls, "uses_trace_source", False):
+            resolved = resolve_trace_source(raw_params, config.trace_sources, check=spec.name)
+            if resolved.problem is not None:
+                problems.append((format_key_path((*at, "source")), resolved.problem))
+                continue
+            if resolved.deprecation is not None:
+                deprecations.append(resolved.deprecation)
+            raw_params = resolved.params
         try:
-            params: BaseModel = cls.Params.model_validate(spec.params)
+            params: BaseModel = cls.Params.model_validate(raw_params)
         except ValidationError as exc:
             problems += describe_validation_error(
                 exc, model=cls.Params, prefix=at, extra_known=CHECK_SPEC_KEYS

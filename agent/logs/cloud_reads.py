@@ -97,14 +97,15 @@ class CloudReader:
             return self._replay(self._interesting(sink), sink)
         if self.settings.counting == "list":
             return self._list_everything(sink)
-        note = ""
+        note = reason = ""
         if self._metrics is not None and self._metrics.fits(query.scope):
             try:
                 counts = self._metrics.request_counts(
                     query.scope, query.window, split_at=query.split_at, deadline=sink.deadline
                 )
             except MetricsError as exc:
-                note = f"{exc}; counted from the logs instead"
+                reason = str(exc)
+                note = f"{reason}; counted from the logs instead"
             else:
                 state = self._interesting(sink)
                 requests = sum(1 for k in state.kept if k.raw and k.raw.get("httpRequest"))
@@ -116,16 +117,19 @@ class CloudReader:
                         method="metric", metric=counts.metric, http_5xx=counts.http_5xx
                     )
                     return traffic
-                note = (
+                reason = (
                     f"Cloud Monitoring counted {counts.traffic.total:,} requests in scope but "
                     f"the logs hold {requests:,} request entries among the errors alone, so "
-                    "the metric does not fit this scope; counted from the logs instead"
+                    "the metric does not fit this scope"
                 )
+                note = f"{reason}; counted from the logs instead"
         try:
             return self._counted(sink, note)
         except ReadQuotaError as exc:
-            if note:
-                raise ReadQuotaError(f"{note}; but {exc}") from exc
+            if reason:
+                raise ReadQuotaError(
+                    f"{reason}; counting from the logs instead hit the {exc}"
+                ) from exc
             raise
 
     # -- the three reads -------------------------------------------------------------------
@@ -158,7 +162,8 @@ class CloudReader:
         traffic = self._replay(state, sink)
         if state.fraction < 1.0:
             sampled = sum(1 for k in state.kept if k.raw is None)
-            exact = traffic.total - _scale_in(traffic, state, sink)
+            exact = traffic.total
+            _scale_in(traffic, state, sink)
             _, low, high = estimate_total(exact, sampled, state.fraction)
             traffic.counting = Counting(
                 method="sampled", low=low, high=high, fraction=state.fraction, sampled=sampled
@@ -187,7 +192,8 @@ class CloudReader:
         if close is not None:
             close()
         whole = ReadPlan(start=query.window.start, end=query.window.end, previous=None)
-        return fraction, self._keep(self._count_pages(query, whole, fraction), sink, fraction)
+        pages_ = self._count_pages(query, whole, fraction)
+        return fraction, self._keep(pages_, sink, fraction=fraction)
 
     def _list_everything(self, sink: ScanSink) -> Traffic:
         """Today's plain path (``counting: list``): every entry, no state, streamed."""
@@ -299,24 +305,19 @@ def _drifted(state: ReadState, target: int) -> bool:
     return not target / DRIFT <= counted <= target * DRIFT
 
 
-def _scale_in(traffic: Traffic, state: ReadState, sink: ScanSink) -> int:
-    """Add a sample's counted-only entries to ``traffic``, each standing for 1/fraction;
-    returns how many entries that added."""
+def _scale_in(traffic: Traffic, state: ReadState, sink: ScanSink) -> None:
+    """Add a sample's counted-only entries to ``traffic``, each standing for 1/fraction."""
     split = sink.query.split_at
     sampled: dict[str | None, RevisionTraffic] = {}
     for kept in state.kept:
         if kept.raw is None:
             slot = sampled.setdefault(kept.revision, RevisionTraffic())
             slot.add(kept.timestamp, after_split=split is not None and kept.timestamp >= split)
-    added = 0
     for revision, slot in sampled.items():
         into = traffic.revisions.setdefault(revision, RevisionTraffic())
-        count = round(slot.count / state.fraction)
-        into.count += count
+        into.count += round(slot.count / state.fraction)
         into.since_split += round(slot.since_split / state.fraction)
         for ts in (slot.first_seen, slot.last_seen):
             if ts is not None:
                 into.first_seen = ts if into.first_seen is None else min(into.first_seen, ts)
                 into.last_seen = ts if into.last_seen is None else max(into.last_seen, ts)
-        added += count
-    return added

@@ -95,7 +95,8 @@ class ReadBudget:
             )
 
     def acquire(self, *, deadline: float, what: str = "a Cloud Logging list call") -> None:
-        """Take one call, waiting when that still meets ``deadline`` (a clock value)."""
+        """Take one call, waiting when that still meets ``deadline`` (a ``time.monotonic()``
+        value; the budget's own clock may differ, only the time left is compared)."""
         while True:
             with self._lock:
                 now = self._clock()
@@ -105,8 +106,9 @@ class ReadBudget:
                     self._calls.append(now)
                     self.calls += 1
                     return
-                if free_at + CALL_MARGIN_S > deadline:
-                    raise ReadQuotaError(self._refusal(now, free_at, deadline, what))
+                left = deadline - time.monotonic()
+                if free_at - now + CALL_MARGIN_S > left:
+                    raise ReadQuotaError(self._refusal(now, free_at, left, what))
             self._sleep(free_at - now)
             self.waited_s += free_at - now
 
@@ -133,7 +135,7 @@ class ReadBudget:
             at = max(at, self._calls[len(self._calls) - self.per_minute] + self.window_s)
         return max(at, now)
 
-    def _refusal(self, now: float, free_at: float, deadline: float, what: str) -> str:
+    def _refusal(self, now: float, free_at: float, left: float, what: str) -> str:
         wait = free_at - now
         why = (
             f"{len(self._calls)} of its {self.per_minute} list calls a minute are used"
@@ -142,7 +144,7 @@ class ReadBudget:
         )
         return (
             f"read quota: project {self.project!r}: {why}; {what} would have to wait "
-            f"{wait:.1f} s, past this check's deadline (in {max(deadline - now, 0):.1f} s). "
+            f"{wait:.1f} s, past this check's deadline (in {max(left, 0):.1f} s). "
             "Raise the check's timeout, run it less often, or raise list_calls_per_minute of "
             "the log source (Cloud Logging allows 60 a minute per project by default)"
         )
@@ -153,7 +155,12 @@ _budgets: dict[tuple[str, str], ReadBudget] = {}
 
 
 def shared_budget(
-    project: str, *, endpoint: str | None, per_minute: int, window_s: float = WINDOW_S
+    project: str,
+    *,
+    endpoint: str | None,
+    per_minute: int,
+    window_s: float = WINDOW_S,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ReadBudget:
     """The process's budget for ``project`` at ``endpoint`` (None: the real API); the first
     call makes it, later ones can only lower its share."""

@@ -2,19 +2,28 @@
 
 It serves entries from a list (the incident datasets), evaluates enough of the Logging filter
 language to answer the queries ProdGuardian sends (AND/OR/NOT, parentheses, ``= != > >= < <=
-=~ !~ :`` on dotted fields; timestamps and severities compare as such), pages with
-``nextPageToken``, records every filter it got, and can be told to misbehave: ``"429"``,
-``"500"``, ``"503"``, ``"401"``, ``"403"``, ``"garbage"``, ``"drop"`` or ``"hang"`` for the
-next requests, in order. A bare regex gets the real API's "Unparseable filter" 400.
+=~ !~ :`` on dotted fields; timestamps and severities compare as such; ``sample(insertId, f)``,
+a deterministic hash of the field below ``f``), pages with ``nextPageToken``, records every
+filter it got, and can be told to misbehave: ``"429"``, ``"500"``, ``"503"``, ``"401"``,
+``"403"``, ``"garbage"``, ``"drop"`` or ``"hang"`` for the next requests, in order. A bare regex
+gets the real API's "Unparseable filter" 400. Like the real API it allows
+``quota_per_minute`` list calls a minute (60) and answers 429 RESOURCE_EXHAUSTED past that.
+
+Large datasets (a busy hour) stay fast: entries are kept sorted by timestamp, a filter's
+top-level ``timestamp`` bounds become a bisection, the rest is compiled to closures once, and
+the selection of a filter is cached while ``entries`` only grows (use :meth:`add`).
 """
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import json
 import re
 import threading
+import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -67,6 +76,29 @@ class _Parser:
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
 
+    def _at(self, ahead: int) -> tuple[str, str] | None:
+        i = self.i + ahead
+        return self.tokens[i] if i < len(self.tokens) else None
+
+    def _sample(self) -> Any:
+        """``sample(FIELD, FRACTION)``: the tokenizer keeps the comma on the field's word."""
+        self.i += 2
+        words = []
+        while (tok := self._peek()) is not None and tok != ("paren", ")"):
+            words.append(tok[1])
+            self.i += 1
+        if self._peek() != ("paren", ")"):
+            raise UnparseableFilterError("missing ')' after sample(")
+        self.i += 1
+        parts = [p.strip() for p in " ".join(words).split(",")]
+        try:
+            field, fraction = parts[0], float(parts[1])
+        except (IndexError, ValueError):
+            raise UnparseableFilterError("sample() takes a field and a fraction") from None
+        if not 0.0 <= fraction <= 1.0:
+            raise UnparseableFilterError("sample() fraction must be between 0 and 1")
+        return ("sample", field, fraction)
+
     def _and(self) -> Any:
         nodes = [self._or()]
         while (tok := self._peek()) is not None and tok != ("paren", ")"):
@@ -89,6 +121,8 @@ class _Parser:
         if tok in (("word", "NOT"), ("op", "-")):
             self.i += 1
             return ("not", self._unary())
+        if tok == ("word", "sample") and self._at(1) == ("paren", "("):
+            return self._sample()
         if tok == ("paren", "("):
             self.i += 1
             node = self._and()
@@ -153,31 +187,93 @@ def _compare(actual: Any, op: str, expected: str, field: str) -> bool:
 
 
 def _evaluate(node: Any, entry: Entry) -> bool:
+    return _compile(node)(entry)
+
+
+def _sampled(value: Any, fraction: float) -> bool:
+    digest = hashlib.blake2b(str(value).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < fraction
+
+
+def _compile(node: Any) -> Callable[[Entry], bool]:
+    """The node as one closure, so a busy hour is filtered in seconds, not minutes."""
     kind = node[0]
-    if kind == "and":
-        return all(_evaluate(n, entry) for n in node[1])
-    if kind == "or":
-        return any(_evaluate(n, entry) for n in node[1])
+    if kind in ("and", "or"):
+        parts = [_compile(n) for n in node[1]]
+        if len(parts) == 1:
+            return parts[0]
+        if kind == "and":
+            return lambda e: all(p(e) for p in parts)
+        return lambda e: any(p(e) for p in parts)
     if kind == "not":
-        return not _evaluate(node[1], entry)
+        inner = _compile(node[1])
+        return lambda e: not inner(e)
+    if kind == "sample":
+        _, field, fraction = node
+        return lambda e: _sampled(_lookup(e, field), fraction)
     _, field, op, value = node
-    return _compare(_lookup(entry, field), op, value, field)
+    if op in ("=~", "!~"):
+        pattern = re.compile(value)
+        want = op == "=~"
+
+        def regex(e: Entry) -> bool:
+            actual = _lookup(e, field)
+            if actual is None:
+                return not want
+            return (pattern.search(str(actual)) is not None) is want
+
+        return regex
+    return lambda e: _compare(_lookup(e, field), op, value, field)
+
+
+def _time_bounds(tree: Any) -> tuple[datetime | None, datetime | None, Any]:
+    """Top-level ``timestamp >=``/``<=`` clauses as bounds, and the tree without them."""
+    low = high = None
+    rest = []
+    for node in tree[1]:
+        leaf = node[1][0] if node[0] == "or" and len(node[1]) == 1 else node
+        if leaf[0] == "cmp" and leaf[1] == "timestamp" and leaf[2] in (">=", "<="):
+            ts = parse_timestamp(leaf[3])
+            if leaf[2] == ">=":
+                low = ts if low is None else max(low, ts)
+            else:
+                high = ts if high is None else min(high, ts)
+        else:
+            rest.append(node)
+    return low, high, ("and", rest)
 
 
 def matching(entries: Sequence[Entry], filter_text: str) -> list[Entry]:
     """The entries the filter selects (raises :class:`UnparseableFilterError`)."""
     if not filter_text.strip():
         return list(entries)
-    tree = _Parser(filter_text).parse()
-    return [e for e in entries if _evaluate(tree, e)]
+    check = _compile(_Parser(filter_text).parse())
+    return [e for e in entries if check(e)]
 
 
 class CloudLoggingStandIn:
     """The stand-in server; use as a context manager, read ``endpoint``, ``filters``, ``faults``."""
 
-    def __init__(self, entries: Sequence[Entry] = (), *, max_page_size: int = 1000) -> None:
-        self.entries = list(entries)
+    def __init__(
+        self,
+        entries: Sequence[Entry] = (),
+        *,
+        max_page_size: int = 1000,
+        quota_per_minute: int | None = 60,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.entries: list[Entry] = []
+        self._stamps: list[datetime] = []
+        self._cache: dict[tuple[str, int], list[Entry]] = {}
+        self.add(entries)
         self.max_page_size = max_page_size
+        self.quota_per_minute = quota_per_minute
+        self.clock = clock
+        self._calls: deque[float] = deque()
+        self.throttled = 0
+        """List calls refused with 429 for the quota."""
+        self.returned = 0
+        """Entries handed out over all pages."""
         self.faults: deque[str] = deque()
         self.filters: list[str] = []
         self.requests: list[dict[str, Any]] = []
@@ -185,6 +281,44 @@ class CloudLoggingStandIn:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+
+    def add(self, entries: Iterable[Entry]) -> None:
+        """Add entries (late arrivals too), kept in timestamp order."""
+        for entry in entries:
+            ts = parse_timestamp(str(entry.get("timestamp")))
+            at = bisect.bisect_right(self._stamps, ts)
+            self._stamps.insert(at, ts)
+            self.entries.insert(at, entry)
+        self._cache.clear()
+
+    def select(self, filter_text: str) -> list[Entry]:
+        """The entries ``filter_text`` selects, oldest first (cached per filter)."""
+        key = (filter_text, len(self.entries))
+        found = self._cache.get(key)
+        if found is None:
+            tree = _Parser(filter_text).parse() if filter_text.strip() else ("and", [])
+            low, high, rest = _time_bounds(tree)
+            start = 0 if low is None else bisect.bisect_left(self._stamps, low)
+            end = len(self._stamps) if high is None else bisect.bisect_right(self._stamps, high)
+            check = _compile(rest) if rest[1] else None
+            span = self.entries[start:end]
+            found = span if check is None else [e for e in span if check(e)]
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def _over_quota(self) -> bool:
+        if self.quota_per_minute is None:
+            return False
+        now = self.clock()
+        while self._calls and self._calls[0] <= now - 60.0:
+            self._calls.popleft()
+        if len(self._calls) >= self.quota_per_minute:
+            self.throttled += 1
+            return True
+        self._calls.append(now)
+        return False
 
     @property
     def endpoint(self) -> str:
@@ -223,23 +357,31 @@ class CloudLoggingStandIn:
         if req.path.split("?", 1)[0] != "/v2/entries:list":
             self._error(req, 404, "NOT_FOUND", f"no such method {req.path}")
             return
+        if self._over_quota():
+            self._error(
+                req,
+                429,
+                "RESOURCE_EXHAUSTED",
+                "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per "
+                "minute' of service 'logging.googleapis.com'",
+            )
+            return
         fault = self.faults.popleft() if self.faults else None
         if fault is not None and self._fault(req, fault):
             return
         flt = str(body.get("filter", ""))
         self.filters.append(flt)
         try:
-            selected = matching(self.entries, flt)
+            selected = self.select(flt)
         except UnparseableFilterError as exc:
             self._error(req, 400, "INVALID_ARGUMENT", f"Unparseable filter: {exc}")
             return
-        selected.sort(
-            key=lambda e: parse_timestamp(str(e.get("timestamp"))),
-            reverse="desc" in str(body.get("orderBy", "")),
-        )
+        if "desc" in str(body.get("orderBy", "")):
+            selected = selected[::-1]
         start = int(body.get("pageToken") or 0)
         size = min(int(body.get("pageSize") or self.max_page_size), self.max_page_size)
         page = selected[start : start + size]
+        self.returned += len(page)
         answer: dict[str, Any] = {"entries": page}
         if start + size < len(selected):
             answer["nextPageToken"] = str(start + size)
