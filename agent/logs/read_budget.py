@@ -168,7 +168,9 @@ def shared_budget(
     with _lock:
         budget = _budgets.get(key)
         if budget is None:
-            budget = _budgets[key] = ReadBudget(project, per_minute=per_minute, window_s=window_s)
+            budget = _budgets[key] = ReadBudget(
+                project, per_minute=per_minute, window_s=window_s, clock=clock
+            )
         else:
             budget.limit_to(per_minute)
         return budget

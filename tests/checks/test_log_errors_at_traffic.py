@@ -6,7 +6,7 @@ against the local stand-ins (HTTP and gRPC on 127.0.0.1).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -35,16 +35,16 @@ SCOPE = {"service": "emergence-app"}
 
 
 async def run_check(
-    source: LogSource, *, now: datetime = NOW, timeout: float = 20, **params: Any
+    source: LogSource, *, now: datetime = NOW, timeout_s: float = 20, **params: Any
 ) -> CheckResult:
     check = LogErrorsCheck(
         name="errors",
         kind="log_errors",
         params=LogErrorsParams(source="prod-logs", **params),
-        timeout_s=timeout,
+        timeout_s=timeout_s,
     )
     ctx = CheckContext(
-        timeout_s=timeout, http=HttpClient(), now=now, log_sources={"prod-logs": source}
+        timeout_s=timeout_s, http=HttpClient(), now=now, log_sources={"prod-logs": source}
     )
     try:
         return await check.run(ctx)
@@ -143,7 +143,7 @@ async def test_without_budget_for_the_fallback_it_is_unknown_naming_the_role_and
 ) -> None:
     with with_metrics(incident_x1000, list_calls_per_minute=4) as (source, logs, metrics):
         metrics.faults.append("403")
-        result = await run_check(source, scope=SCOPE, timeout=5)
+        result = await run_check(source, scope=SCOPE, timeout_s=5)
     assert result.status is Status.UNKNOWN
     assert "roles/monitoring.viewer" in result.summary
     assert "read quota" in result.summary
@@ -189,7 +189,3 @@ async def test_the_list_path_still_lists_everything() -> None:
     assert result.metrics["entries"] == 2_400
     assert logs.returned == 2_400
     assert m.requests == []
-
-
-def test_now_is_aware() -> None:
-    assert NOW.tzinfo is UTC and timedelta(hours=1)
