@@ -70,7 +70,7 @@ def choose_fraction(first_page: int, covered_s: float, window_s: float, *, targe
         return 1.0
     fraction = max(fraction, MIN_FRACTION)
     # Two significant digits, rounded down: a stable filter text for incremental reads.
-    scale = 10 ** (math.floor(math.log10(fraction)) - 1)
+    scale = 10.0 ** (math.floor(math.log10(fraction)) - 1)
     return math.floor(fraction / scale) * scale
 
 

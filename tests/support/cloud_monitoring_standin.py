@@ -180,6 +180,7 @@ def _parse_filter(text: str, context: grpc.ServicerContext) -> dict[str, str]:
         m = _CLAUSE.match(clause)
         if m is None:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Could not parse filter: {clause}")
+            raise AssertionError("abort() raises")
         out[m.group(1)] = m.group(2)
     return out
 
