@@ -204,7 +204,6 @@ def _compile(node: Any) -> Callable[[Entry], bool]:
         if len(parts) == 1:
             return parts[0]
         if kind == "and":
-
             # Plain loops: a generator per entry costs seconds over a busy hour.
             def all_of(e: Entry) -> bool:
                 for part in parts:  # noqa: SIM110
