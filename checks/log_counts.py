@@ -36,7 +36,7 @@ class CountsReport:
 
 
 def report_counts(
-    counting: Counting | None, *, errors: int, entries: int, thresholds: dict[str, float]
+    counting: Counting | None, *, errors: int, thresholds: dict[str, float]
 ) -> CountsReport:
     """See the module docstring; ``counting`` None means every entry was listed."""
     if counting is None:

@@ -227,7 +227,6 @@ class LogErrorsCheck(Check[LogErrorsParams]):
         counts = report_counts(
             traffic.counting,
             errors=total_errors,
-            entries=traffic.total,
             thresholds={"degraded_rate": p.degraded_rate, "critical_rate": p.critical_rate},
         )
         metrics.update(counts.metrics)

@@ -98,7 +98,11 @@ class CloudReader:
         if self.settings.counting == "list":
             return self._list_everything(sink)
         note = reason = ""
-        if self._metrics is not None and self._metrics.fits(query.scope):
+        # The metric must count the source's resource type too, not only the scope's labels.
+        scope = replace(
+            query.scope, resource_type=query.scope.resource_type or self.settings.resource_type
+        )
+        if self._metrics is not None and self._metrics.fits(scope):
             try:
                 counts = self._metrics.request_counts(
                     query.scope, query.window, split_at=query.split_at, deadline=sink.deadline

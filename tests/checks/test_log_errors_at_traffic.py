@@ -189,3 +189,12 @@ async def test_the_list_path_still_lists_everything() -> None:
     assert result.metrics["entries"] == 2_400
     assert logs.returned == 2_400
     assert m.requests == []
+
+
+async def test_a_source_of_another_resource_type_never_asks_the_cloud_run_metric() -> None:
+    rows = scaled("incident-01-database.jsonl", 1)
+    with with_metrics(rows, resource_type="k8s_container") as (source, logs, metrics):
+        result = await run_check(source, scope=SCOPE)
+    assert metrics.requests == []
+    assert 'resource.type="k8s_container"' in logs.filters[0]
+    assert result.summary.startswith("no log entries")
