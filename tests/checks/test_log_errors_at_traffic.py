@@ -13,6 +13,7 @@ import pytest
 
 from prodguardian.checks.log_errors import LogErrorsCheck, LogErrorsParams
 from prodguardian.context import CheckContext, HttpClient
+from prodguardian.deploy import ActiveDeploy, DeploySource
 from prodguardian.errors import CheckError
 from prodguardian.logs.source import LogSource
 from prodguardian.report import build_report
@@ -20,7 +21,7 @@ from prodguardian.result import CheckResult, CheckRun
 from prodguardian.runbooks import RunbookMatch, RunbookMatcher, builtin_runbooks, correlate
 from prodguardian.status import Status
 from tests.checks.test_log_errors_incidents import signatures
-from tests.logs.incident_data import NOW
+from tests.logs.incident_data import DEPLOY, NOW
 from tests.logs.traffic_data import (
     logging_source,
     monitoring_source,
@@ -35,7 +36,12 @@ SCOPE = {"service": "emergence-app"}
 
 
 async def run_check(
-    source: LogSource, *, now: datetime = NOW, timeout_s: float = 20, **params: Any
+    source: LogSource,
+    *,
+    now: datetime = NOW,
+    timeout_s: float = 20,
+    deploy: ActiveDeploy | None = None,
+    **params: Any,
 ) -> CheckResult:
     check = LogErrorsCheck(
         name="errors",
@@ -44,7 +50,11 @@ async def run_check(
         timeout_s=timeout_s,
     )
     ctx = CheckContext(
-        timeout_s=timeout_s, http=HttpClient(), now=now, log_sources={"prod-logs": source}
+        timeout_s=timeout_s,
+        http=HttpClient(),
+        now=now,
+        deploy=deploy,
+        log_sources={"prod-logs": source},
     )
     try:
         return await check.run(ctx)
@@ -198,3 +208,26 @@ async def test_a_source_of_another_resource_type_never_asks_the_cloud_run_metric
     assert metrics.requests == []
     assert 'resource.type="k8s_container"' in logs.filters[0]
     assert result.summary.startswith("no log entries")
+
+
+@pytest.mark.parametrize(
+    "deploy",
+    [
+        None,  # the newest revision, from the metric's revision labels
+        ActiveDeploy(since=DEPLOY, source=DeploySource.COMMAND_LINE),
+        ActiveDeploy(revision="emergence-app-00042-fix", source=DeploySource.DEPLOY_MARK),
+    ],
+    ids=["from-metric", "since", "revision"],
+)
+async def test_after_the_hotfix_the_metric_splits_requests_at_the_deploy(
+    deploy: ActiveDeploy | None,
+) -> None:
+    rows = scaled("incident-01-hotfix.jsonl", 100)
+    with with_metrics(rows) as (source, _, metrics):
+        result = await run_check(source, scope=SCOPE, deploy=deploy)
+    assert len(metrics.requests) == 1
+    assert result.status is Status.OK, result.summary
+    assert result.metrics["entries_since_deploy"] == 3_600
+    assert result.metrics["errors_since_deploy"] == 0
+    assert result.metrics["errors_before_deploy"] == 900
+    assert "900 older errors before the deploy not counted" in result.summary
