@@ -116,6 +116,8 @@ class CloudMonitoringSource:
                 request=request, retry=None, timeout=min(cfg.request_timeout, remaining)
             )
             series = list(pager)
+        except MetricsError:
+            raise
         except Exception as exc:
             raise MetricsError(self._explain(exc)) from exc
         return _counts(series, cfg, window, split_at, step)
