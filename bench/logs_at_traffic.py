@@ -252,6 +252,12 @@ async def legacy(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def exact_rate(result: CheckResult) -> float:
+    """The result's error rate from its counts (its ``error_rate_pct`` is rounded)."""
+    entries = result.metrics.get("entries", 0)
+    return 100.0 * result.metrics.get("errors", 0) / entries if entries else 0.0
+
+
 def error_pct(estimate: float, true: float) -> float:
     return round(100.0 * abs(estimate - true) / true, 3) if true else 0.0
 
@@ -294,7 +300,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         seconds=round(errors["seconds"], 3),
         seconds_in_standin=round(errors["standin_seconds"], 3),
         list_calls_per_run=round(errors["per_run"], 2),
-        rate_error_pct=error_pct(cold.metrics["error_rate_pct"], true_rate),
+        rate_error_pct=error_pct(exact_rate(cold), true_rate),
         error_rate_pct=cold.metrics["error_rate_pct"],
         true_error_rate_pct=round(true_rate, 4),
         status=cold.status.value,
@@ -322,7 +328,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             legacy_seconds=round(old["seconds"], 3),
             legacy_list_calls_per_run=old["calls"],  # no state: every run lists the window again
             legacy_quota_minutes=round(old["calls"] / 60.0, 1),
-            legacy_rate_error_pct=error_pct(result.metrics.get("error_rate_pct", 0), true_rate),
+            legacy_rate_error_pct=error_pct(exact_rate(result), true_rate),
         )
     figures.update(
         goal_list_calls=20, goal_seconds=10, goal_list_calls_per_run=2, goal_rate_error_pct=5
