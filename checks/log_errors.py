@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from prodguardian.check import Check
+from prodguardian.checks.log_counts import report_counts
 from prodguardian.checks.log_params import (
     LogCheckParams,
     SeverityName,
@@ -297,7 +298,10 @@ class LogErrorsCheck(Check[LogErrorsParams]):
     ) -> CheckResult:
         p = self.params
         window = format_window(p.window)
-        if traffic.total == 0 and not p.allow_empty:
+        # No entry at all proves nothing (logs may have stopped shipping), unless the request
+        # metric says in so many words that nothing was served.
+        measured_idle = traffic.counting is not None and traffic.counting.method == "metric"
+        if traffic.total == 0 and not p.allow_empty and not measured_idle:
             return silent_window(window, traffic.unreadable)
         errors = tally.signatures(Level.ERROR, split)
         warnings = tally.signatures(Level.WARNING, split)
@@ -360,10 +364,18 @@ class LogErrorsCheck(Check[LogErrorsParams]):
         status, reasons = decide(p, basis, covered)
         cold = self._cold_start(watch, split if basis is not whole else None)
         status = self._beyond_rates(status, reasons, metrics, basis, cold)
+        counts = report_counts(
+            traffic.counting,
+            errors=total_errors,
+            thresholds={"degraded_rate": p.degraded_rate, "critical_rate": p.critical_rate},
+        )
+        metrics.update(counts.metrics)
+        reasons += counts.warnings
         summary = _summary(basis, status, reasons, whole if basis is not whole else None, note)
+        summary = counts.applied_to(summary)
         current = sum(1 for s in errors if not s.before_deploy)
         summary += _caps_note(traffic.unreadable, current, p.max_signatures)
-        evidence: list[Evidence] = []
+        evidence: list[Evidence] = [counts.evidence] if counts.evidence else []
         if split is not None:
             evidence.append(
                 Observation(label="deploy", text=_deploy_text(split, basis, whole, note))

@@ -270,6 +270,7 @@ class SloBurnCheck(Check[SloBurnParams]):
     """Error-budget burn of an availability SLO, judged on several windows at once."""
 
     Params: ClassVar[type[BaseModel]] = SloBurnParams
+    uses_trace_source: ClassVar[bool] = True
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         params = self.params

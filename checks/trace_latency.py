@@ -11,7 +11,7 @@ Config::
       routes:                      # per-route overrides; unset keys inherit `thresholds`
         "POST /upload": {degraded_ms: 5000, critical_ms: 15000}
       ignore_routes: ["GET /healthz"]
-      source: {kind: receiver}     # or {kind: jaeger, url: http://jaeger:16686}
+      source: spans                # a name under trace_sources: (default: the receiver)
 
 Not enough samples is said, never passed off as OK: a route with fewer than ``min_samples``
 requests is not judged (the summary counts it), and when no route can be judged the check is
@@ -255,6 +255,7 @@ class TraceLatencyCheck(Check[TraceLatencyParams]):
     """Latency and errors per route of a service, from its spans."""
 
     Params: ClassVar[type[BaseModel]] = TraceLatencyParams
+    uses_trace_source: ClassVar[bool] = True
 
     async def run(self, ctx: CheckContext) -> CheckResult:
         params = self.params

@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from prodguardian.logs.read_budget import forget_shared_budgets
+
 pytest_plugins = [
     "tests.support.slack_fixtures",
     "tests.support.state_stores",
@@ -23,3 +25,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_ISOLATED_PREFIXES) and name not in _KEPT:
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_read_budgets() -> None:
+    """Each test starts with a full list-call budget for every project (they are per process)."""
+    forget_shared_budgets()

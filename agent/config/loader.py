@@ -7,6 +7,7 @@ to fix; all problems of a file are reported at once.
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,15 +25,24 @@ from prodguardian.config.models import (
     CheckSpec,
     Config,
     LogSourceSpec,
+    MetricsSourceSpec,
     RunnerConfig,
+    TraceSourceSpec,
 )
 from prodguardian.config.schedule_rules import schedule_problems
 from prodguardian.config.validation_errors import describe_validation_error
 from prodguardian.config.yaml_limits import YamlLimitError, load_yaml
 from prodguardian.errors import ConfigError
-from prodguardian.logs.config_sources import build_log_sources, split_log_source_options
+from prodguardian.logs.config_sources import (
+    build_log_sources,
+    build_metrics_sources,
+    split_log_source_options,
+)
 from prodguardian.logs.source import LogSource
 from prodguardian.registry import CheckRegistry
+from prodguardian.traces.named_sources import resolve_trace_source
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,8 @@ class LoadedConfig:
     config: Config
     checks: tuple[Check[Any], ...]
     log_sources: Mapping[str, LogSource] = field(default_factory=dict)
+    deprecations: tuple[str, ...] = ()
+    """Old forms the file still uses, each with the form to write instead."""
 
     def select(self, names: list[str]) -> tuple[Check[Any], ...]:
         """The checks named, in config order; an unknown name is a ConfigError."""
@@ -79,24 +91,32 @@ def load_config(
     problems += invalid
     sections = _Sections.of(config) if config is not None else _Sections.leniently(raw)
     registry = registry if registry is not None else CheckRegistry.from_entry_points()
-    checks, bad_checks = _build_checks(sections, registry)
+    deprecations: list[str] = []
+    checks, bad_checks = _build_checks(sections, registry, deprecations)
     problems += bad_checks
     if config is not None:
         problems += _cross_key_problems(config)
+    base_dir = path.resolve().parent
+    metrics, bad_metrics = build_metrics_sources(sections.metrics_sources, base_dir=base_dir)
+    problems += bad_metrics
     sources, bad_sources = build_log_sources(
         sections.log_sources,
         [check for _, check in checks],
-        base_dir=path.resolve().parent,
+        base_dir=base_dir,
         check_indices=[index for index, _ in checks],
+        metrics=metrics,
     )
     problems += bad_sources
     if problems or config is None:
         raise ConfigError.from_problems(path, _unique(problems, len(unresolved)))
+    for note in deprecations:
+        log.warning("%s: %s", path, note)
     return LoadedConfig(
         path=path,
         config=config,
         checks=tuple(check for _, check in checks),
         log_sources=sources,
+        deprecations=tuple(deprecations),
     )
 
 
@@ -110,6 +130,8 @@ class _Sections:
     checks: tuple[tuple[int, CheckSpec], ...]
     log_sources: Mapping[str, LogSourceSpec]
     default_timeout: float
+    trace_sources: Mapping[str, TraceSourceSpec]
+    metrics_sources: Mapping[str, MetricsSourceSpec]
 
     @classmethod
     def of(cls, config: Config) -> _Sections:
@@ -117,6 +139,8 @@ class _Sections:
             checks=tuple(enumerate(config.checks)),
             log_sources=config.log_sources,
             default_timeout=config.runner.default_timeout,
+            trace_sources=config.trace_sources,
+            metrics_sources=config.metrics_sources,
         )
 
     @classmethod
@@ -136,7 +160,13 @@ class _Sections:
             if (source := _valid_or_none(LogSourceSpec, entry)) is not None
         }
         runner = _valid_or_none(RunnerConfig, raw.get("runner") or {}) or RunnerConfig()
-        return cls(tuple(checks), sources, runner.default_timeout)
+        return cls(
+            tuple(checks),
+            sources,
+            runner.default_timeout,
+            _valid_entries(TraceSourceSpec, raw.get("trace_sources")),
+            _valid_entries(MetricsSourceSpec, raw.get("metrics_sources")),
+        )
 
 
 def _valid_or_none(model: type[_M], value: Any) -> _M | None:
@@ -144,6 +174,16 @@ def _valid_or_none(model: type[_M], value: Any) -> _M | None:
         return model.model_validate(value)
     except ValidationError:
         return None
+
+
+def _valid_entries(model: type[_M], section: Any) -> dict[str, _M]:
+    """The entries of a named section that are valid on their own."""
+    entries = section.items() if isinstance(section, dict) else []
+    return {
+        str(name): valid
+        for name, entry in entries
+        if (valid := _valid_or_none(model, entry)) is not None
+    }
 
 
 def _unique(problems: list[tuple[str, str]], unset: int) -> list[tuple[str, str]]:
@@ -213,7 +253,7 @@ def _validate(raw: dict[str, Any]) -> tuple[Config | None, list[tuple[str, str]]
 
 
 def _build_checks(
-    sections: _Sections, registry: CheckRegistry
+    sections: _Sections, registry: CheckRegistry, deprecations: list[str]
 ) -> tuple[list[tuple[int, Check[Any]]], list[tuple[str, str]]]:
     """The checks (with their index in the file), and the problems of the others."""
     checks: list[tuple[int, Check[Any]]] = []
@@ -224,8 +264,17 @@ def _build_checks(
         if cls is None:
             problems.append((format_key_path((*at, "kind")), _unknown_kind(spec, registry)))
             continue
+        raw_params = spec.params
+        if getattr(cls, "uses_trace_source", False):
+            resolved = resolve_trace_source(raw_params, sections.trace_sources, check=spec.name)
+            if resolved.problem is not None:
+                problems.append((format_key_path((*at, "source")), resolved.problem))
+                continue
+            if resolved.deprecation is not None:
+                deprecations.append(resolved.deprecation)
+            raw_params = resolved.params
         try:
-            params: BaseModel = cls.Params.model_validate(spec.params)
+            params: BaseModel = cls.Params.model_validate(raw_params)
         except ValidationError as exc:
             problems += describe_validation_error(
                 exc, model=cls.Params, prefix=at, extra_known=CHECK_SPEC_KEYS

@@ -216,6 +216,20 @@ class LogSourceSpec(_Model):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class MetricsSourceSpec(_Model):
+    """One named metrics source under ``metrics_sources:``: its ``type`` and that type's options."""
+
+    type: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class TraceSourceSpec(_Model):
+    """One named trace source under ``trace_sources:`` (``type: receiver`` or ``jaeger``...)."""
+
+    type: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
 class Config(_Model):
     """A whole ProdGuardian config file."""
 
@@ -225,6 +239,10 @@ class Config(_Model):
     runbooks: RunbooksConfig = RunbooksConfig()
     log_sources: dict[str, LogSourceSpec] = Field(default_factory=dict)
     """Named log sources that log checks refer to (``source: prod-logs``)."""
+    metrics_sources: dict[str, MetricsSourceSpec] = Field(default_factory=dict)
+    """Named metrics sources that log sources take request counts from (``metrics_source:``)."""
+    trace_sources: dict[str, TraceSourceSpec] = Field(default_factory=dict)
+    """Named trace sources that trace checks refer to (``source: spans``)."""
     monitoring: MonitoringConfig = MonitoringConfig()
     maintenance: tuple[MaintenanceWindow, ...] = ()
     state: StateConfig = StateConfig()

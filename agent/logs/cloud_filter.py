@@ -79,3 +79,13 @@ def _scope_clauses(scope: LogScope, resource_type: str | None) -> list[str]:
     if scope.url is not None:
         clauses.append(f"httpRequest.requestUrl=~{quote(scope.url)}")
     return clauses
+
+
+def sample_clause(fraction: float) -> str:
+    """Logging's deterministic sample of entries by ``insertId`` (``0 < fraction < 1``)."""
+    return f"sample(insertId, {fraction:.6g})"
+
+
+def untimed(filter_text: str) -> str:
+    """A built filter without its ``timestamp`` bounds: the identity of a query over time."""
+    return "\n".join(line for line in filter_text.splitlines() if not line.startswith("timestamp"))

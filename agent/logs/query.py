@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from prodguardian.logs.counting import Counting
 from prodguardian.logs.entry import LogEntry, Severity
 
 
@@ -137,6 +138,8 @@ class Traffic:
 
     revisions: dict[str | None, RevisionTraffic] = field(default_factory=dict)
     unreadable: int = 0
+    counting: Counting | None = None
+    """How the total was counted (None: every entry listed, the plain way)."""
 
     @property
     def total(self) -> int:

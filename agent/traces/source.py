@@ -2,7 +2,9 @@
 
 A source kind is a :class:`TraceSource` subclass registered under the entry-point group
 ``prodguardian.trace_sources``. Built-ins: ``receiver`` (the spans sent to ``POST /v1/traces``)
-and ``jaeger`` (the Jaeger query API). A check names its source inline in the config::
+and ``jaeger`` (the Jaeger query API). The config names sources under ``trace_sources:`` and a
+check refers to one by name (:mod:`prodguardian.traces.named_sources` turns the name into the
+spec below; the older inline form still works, deprecated)::
 
     source: {kind: jaeger, url: "http://jaeger:16686"}
 

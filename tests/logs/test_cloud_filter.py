@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from prodguardian.logs.cloud_filter import build_filter, quote, rfc3339
+from prodguardian.logs.cloud_filter import build_filter, quote, rfc3339, sample_clause, untimed
 from prodguardian.logs.entry import Severity
 from prodguardian.logs.query import Interest, LogQuery, LogScope, LogWindow
 from tests.logs.incident_data import entries
@@ -69,3 +69,16 @@ def test_the_stand_in_evaluates_what_the_builder_writes() -> None:
 def test_the_stand_in_refuses_a_bare_regex_like_the_api() -> None:
     with pytest.raises(UnparseableFilterError, match="must begin and end with"):
         matching([], "textPayload=~Database")
+
+
+def test_the_sample_clause_selects_a_stable_share_by_insert_id() -> None:
+    data = [{"insertId": f"{n:08x}", "severity": "INFO"} for n in range(20_000)]
+    clause = sample_clause(0.05)
+    assert clause == "sample(insertId, 0.05)"
+    chosen = matching(data, clause)
+    assert 800 < len(chosen) < 1200
+    assert chosen == matching(data, clause)  # the same entries every time
+    assert len(matching(data, f"severity=ERROR OR {clause}")) == len(chosen)
+    with pytest.raises(UnparseableFilterError):
+        matching(data, "sample(insertId, 2)")
+    assert untimed('a="b"\ntimestamp>="x"\ntimestamp<="y"') == 'a="b"'

@@ -1,183 +1,69 @@
 """A local stand-in for the Cloud Logging API: ``POST /v2/entries:list`` on 127.0.0.1.
 
 It serves entries from a list (the incident datasets), evaluates enough of the Logging filter
-language to answer the queries ProdGuardian sends (AND/OR/NOT, parentheses, ``= != > >= < <=
-=~ !~ :`` on dotted fields; timestamps and severities compare as such), pages with
-``nextPageToken``, records every filter it got, and can be told to misbehave: ``"429"``,
-``"500"``, ``"503"``, ``"401"``, ``"403"``, ``"garbage"``, ``"drop"`` or ``"hang"`` for the
-next requests, in order. A bare regex gets the real API's "Unparseable filter" 400.
+language to answer the queries ProdGuardian sends (:mod:`tests.support.logging_filter`, with
+``sample(insertId, f)``), pages with ``nextPageToken``, records every
+filter it got, and can be told to misbehave: ``"429"``, ``"500"``, ``"503"``, ``"401"``,
+``"403"``, ``"garbage"``, ``"drop"`` or ``"hang"`` for the next requests, in order. A bare regex
+gets the real API's "Unparseable filter" 400. Like the real API it allows
+``quota_per_minute`` list calls a minute (60) and answers 429 RESOURCE_EXHAUSTED past that.
+
+Large datasets (a busy hour) stay fast: entries are kept sorted by timestamp, a filter's
+top-level ``timestamp`` bounds become a bisection, the rest is compiled to closures once, and
+the selection of a filter is cached while ``entries`` only grows (use :meth:`add`).
 """
 
 from __future__ import annotations
 
+import bisect
 import json
-import re
 import threading
+import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prodguardian.logs.entry import Severity, parse_timestamp
-
-Entry = Mapping[str, Any]
-
-
-class UnparseableFilterError(ValueError):
-    """The filter is not valid Logging query language (as far as the stand-in knows it)."""
-
-
-_TOKEN = re.compile(
-    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<op>>=|<=|!=|=~|!~|=|>|<|:)|(?P<paren>[()])'
-    r"|(?P<word>[^\s()=<>!:~\"]+))"
+from prodguardian.logs.entry import parse_timestamp
+from tests.support.logging_filter import (
+    Entry,
+    UnparseableFilterError,
+    compile_filter,
+    matching,
+    parse_filter,
+    time_bounds,
 )
 
-
-def _tokens(text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    pos = 0
-    text = text.strip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            raise UnparseableFilterError(f"unexpected character at {pos}: {text[pos : pos + 20]!r}")
-        kind = m.lastgroup or ""
-        out.append((kind, m.group(kind)))
-        pos = m.end()
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-    return out
-
-
-class _Parser:
-    """Recursive descent: ``and := or (AND? or)*``; ``or := unary (OR unary)*`` (OR binds
-    tighter, as in the real language); ``unary := NOT unary | ( and ) | field op value``."""
-
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokens(text)
-        self.i = 0
-
-    def parse(self) -> Any:
-        node = self._and()
-        if self.i != len(self.tokens):
-            raise UnparseableFilterError(f"unexpected {self.tokens[self.i][1]!r}")
-        return node
-
-    def _peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
-
-    def _and(self) -> Any:
-        nodes = [self._or()]
-        while (tok := self._peek()) is not None and tok != ("paren", ")"):
-            if tok == ("word", "AND"):
-                self.i += 1
-            nodes.append(self._or())
-        return ("and", nodes)
-
-    def _or(self) -> Any:
-        nodes = [self._unary()]
-        while self._peek() == ("word", "OR"):
-            self.i += 1
-            nodes.append(self._unary())
-        return ("or", nodes)
-
-    def _unary(self) -> Any:
-        tok = self._peek()
-        if tok is None:
-            raise UnparseableFilterError("unexpected end of filter")
-        if tok in (("word", "NOT"), ("op", "-")):
-            self.i += 1
-            return ("not", self._unary())
-        if tok == ("paren", "("):
-            self.i += 1
-            node = self._and()
-            if self._peek() != ("paren", ")"):
-                raise UnparseableFilterError("missing ')'")
-            self.i += 1
-            return node
-        if tok[0] != "word" or self.i + 2 > len(self.tokens):
-            raise UnparseableFilterError(f"expected a field, got {tok[1]!r}")
-        field = tok[1]
-        op_tok = self.tokens[self.i + 1]
-        if op_tok[0] != "op" or self.i + 2 >= len(self.tokens):
-            raise UnparseableFilterError(f"expected an operator after {field!r}")
-        kind, value = self.tokens[self.i + 2]
-        self.i += 3
-        op = op_tok[1]
-        if op in ("=~", "!~") and kind != "str":
-            raise UnparseableFilterError("regular expressions must begin and end with '\"'")
-        if kind == "str":
-            value = json.loads(value)
-        elif kind != "word":
-            raise UnparseableFilterError(f"expected a value after {field} {op}")
-        return ("cmp", field, op, value)
-
-
-def _lookup(entry: Entry, field: str) -> Any:
-    value: Any = entry
-    for part in field.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def _compare(actual: Any, op: str, expected: str, field: str) -> bool:
-    if actual is None:
-        return op in ("!=", "!~")
-    if op in ("=~", "!~"):
-        found = re.search(expected, str(actual)) is not None
-        return found if op == "=~" else not found
-    if op == ":":
-        return expected.lower() in str(actual).lower()
-    left: Any
-    right: Any
-    if field == "severity":
-        left, right = Severity.parse(actual), Severity.parse(expected)
-    elif field.endswith("timestamp"):
-        left, right = parse_timestamp(str(actual)), parse_timestamp(expected)
-    elif isinstance(actual, int | float) and not isinstance(actual, bool):
-        left, right = actual, float(expected)
-    else:
-        left, right = str(actual), expected
-    outcome = {
-        "=": left == right,
-        "!=": left != right,
-        ">": left > right,
-        ">=": left >= right,
-        "<": left < right,
-        "<=": left <= right,
-    }[op]
-    return bool(outcome)
-
-
-def _evaluate(node: Any, entry: Entry) -> bool:
-    kind = node[0]
-    if kind == "and":
-        return all(_evaluate(n, entry) for n in node[1])
-    if kind == "or":
-        return any(_evaluate(n, entry) for n in node[1])
-    if kind == "not":
-        return not _evaluate(node[1], entry)
-    _, field, op, value = node
-    return _compare(_lookup(entry, field), op, value, field)
-
-
-def matching(entries: Sequence[Entry], filter_text: str) -> list[Entry]:
-    """The entries the filter selects (raises :class:`UnparseableFilterError`)."""
-    if not filter_text.strip():
-        return list(entries)
-    tree = _Parser(filter_text).parse()
-    return [e for e in entries if _evaluate(tree, e)]
+__all__ = ["CloudLoggingStandIn", "UnparseableFilterError", "load_jsonl", "matching", "window_of"]
 
 
 class CloudLoggingStandIn:
     """The stand-in server; use as a context manager, read ``endpoint``, ``filters``, ``faults``."""
 
-    def __init__(self, entries: Sequence[Entry] = (), *, max_page_size: int = 1000) -> None:
-        self.entries = list(entries)
+    def __init__(
+        self,
+        entries: Sequence[Entry] = (),
+        *,
+        max_page_size: int = 1000,
+        quota_per_minute: int | None = 60,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.entries: list[Entry] = []
+        self._stamps: list[datetime] = []
+        self._cache: dict[tuple[str, int], list[Entry]] = {}
+        self.add(entries)
         self.max_page_size = max_page_size
+        self.quota_per_minute = quota_per_minute
+        self.clock = clock
+        self._calls: deque[float] = deque()
+        self.throttled = 0
+        """List calls refused with 429 for the quota."""
+        self.returned = 0
+        """Entries handed out over all pages."""
+        self.busy_s = 0.0
+        """Time spent answering list calls (filtering, paging, encoding): the "server's" share
+        of a benchmark's wall time, since the stand-in shares the process."""
         self.faults: deque[str] = deque()
         self.filters: list[str] = []
         self.requests: list[dict[str, Any]] = []
@@ -185,6 +71,50 @@ class CloudLoggingStandIn:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+
+    def add(self, entries: Iterable[Entry]) -> None:
+        """Add entries (late arrivals too), kept in timestamp order."""
+        new = [(parse_timestamp(str(e.get("timestamp"))), e) for e in entries]
+        if len(new) <= 16:
+            for ts, entry in new:
+                at = bisect.bisect_right(self._stamps, ts)
+                self._stamps.insert(at, ts)
+                self.entries.insert(at, entry)
+        else:
+            both = list(zip(self._stamps, self.entries, strict=True)) + new
+            both.sort(key=lambda pair: pair[0])
+            self._stamps = [ts for ts, _ in both]
+            self.entries = [entry for _, entry in both]
+        self._cache.clear()
+
+    def select(self, filter_text: str) -> list[Entry]:
+        """The entries ``filter_text`` selects, oldest first (cached per filter)."""
+        key = (filter_text, len(self.entries))
+        found = self._cache.get(key)
+        if found is None:
+            tree = parse_filter(filter_text)
+            low, high, rest = time_bounds(tree)
+            start = 0 if low is None else bisect.bisect_left(self._stamps, low)
+            end = len(self._stamps) if high is None else bisect.bisect_right(self._stamps, high)
+            check = compile_filter(rest) if rest[1] else None
+            span = self.entries[start:end]
+            found = span if check is None else [e for e in span if check(e)]
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def _over_quota(self) -> bool:
+        if self.quota_per_minute is None:
+            return False
+        now = self.clock()
+        while self._calls and self._calls[0] <= now - 60.0:
+            self._calls.popleft()
+        if len(self._calls) >= self.quota_per_minute:
+            self.throttled += 1
+            return True
+        self._calls.append(now)
+        return False
 
     @property
     def endpoint(self) -> str:
@@ -202,7 +132,11 @@ class CloudLoggingStandIn:
                 return
 
             def do_POST(self) -> None:
-                standin._handle(self)
+                started = time.perf_counter()
+                try:
+                    standin._handle(self)
+                finally:
+                    standin.busy_s += time.perf_counter() - started
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -223,23 +157,31 @@ class CloudLoggingStandIn:
         if req.path.split("?", 1)[0] != "/v2/entries:list":
             self._error(req, 404, "NOT_FOUND", f"no such method {req.path}")
             return
+        if self._over_quota():
+            self._error(
+                req,
+                429,
+                "RESOURCE_EXHAUSTED",
+                "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per "
+                "minute' of service 'logging.googleapis.com'",
+            )
+            return
         fault = self.faults.popleft() if self.faults else None
         if fault is not None and self._fault(req, fault):
             return
         flt = str(body.get("filter", ""))
         self.filters.append(flt)
         try:
-            selected = matching(self.entries, flt)
+            selected = self.select(flt)
         except UnparseableFilterError as exc:
             self._error(req, 400, "INVALID_ARGUMENT", f"Unparseable filter: {exc}")
             return
-        selected.sort(
-            key=lambda e: parse_timestamp(str(e.get("timestamp"))),
-            reverse="desc" in str(body.get("orderBy", "")),
-        )
+        if "desc" in str(body.get("orderBy", "")):
+            selected = selected[::-1]
         start = int(body.get("pageToken") or 0)
         size = min(int(body.get("pageSize") or self.max_page_size), self.max_page_size)
         page = selected[start : start + size]
+        self.returned += len(page)
         answer: dict[str, Any] = {"entries": page}
         if start + size < len(selected):
             answer["nextPageToken"] = str(start + size)

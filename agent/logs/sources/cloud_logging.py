@@ -1,8 +1,11 @@
 """The ``cloud_logging`` log source: Google Cloud Logging through ``google-cloud-logging``.
 
 REST transport (``_use_grpc=False``), a filter built here (window, scope, and interest when no
-denominator is needed), transport-level retries. The client is synchronous, so a scan runs in
-a worker thread bounded by the check's deadline. Every failure becomes a
+denominator is needed), transport-level retries under the project's list-call budget
+(:mod:`prodguardian.logs.read_budget`). What to list is decided by
+:mod:`prodguardian.logs.cloud_reads`: counts from a metrics source or a sample, only the
+interesting entries whole, incrementally between runs. The client is synchronous, so a scan
+runs in a worker thread bounded by the check's deadline. Every failure becomes a
 :class:`~prodguardian.errors.SourceError` that says what to fix.
 """
 
@@ -11,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import requests
 from google.api_core import exceptions as api_errors
@@ -22,15 +27,18 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud.logging import ASCENDING, Client
 from pydantic import BaseModel, ConfigDict, Field
 
+from prodguardian.config.duration import Duration
 from prodguardian.errors import SourceError
-from prodguardian.logs.cloud_filter import build_filter
+from prodguardian.logs.cloud_reads import CloudReader, Page, ReadSettings
 from prodguardian.logs.entry import LogEntry
+from prodguardian.logs.incremental import MemoryReadStates, ReadStateStore
+from prodguardian.logs.metrics_source import MetricsSource
 from prodguardian.logs.query import LogQuery, Traffic
+from prodguardian.logs.read_budget import DEFAULT_CALLS_PER_MINUTE, ReadBudget, shared_budget
 from prodguardian.logs.scan_sink import EntryConsumer, ScanSink
 from prodguardian.logs.sources.cloud_transport import DeadlineExceededError, RetryingSession
 
 SCOPES = ("https://www.googleapis.com/auth/logging.read",)
-CHECK_EVERY = 256
 
 
 class CloudLoggingConfig(BaseModel):
@@ -52,6 +60,19 @@ class CloudLoggingConfig(BaseModel):
     max_retries: int = Field(default=4, ge=0, le=10)
     backoff: float = Field(default=0.5, gt=0, le=30)
     request_timeout: float = Field(default=30.0, gt=0, le=300)
+    list_calls_per_minute: int = Field(default=DEFAULT_CALLS_PER_MINUTE, ge=1, le=6000)
+    """This process's share of the project's list quota (Cloud Logging allows 60 a minute),
+    shared by every check and command that reads the project."""
+    metrics_source: str | None = None
+    """A name under ``metrics_sources:``: request counts come from it when it fits the scope."""
+    counting: Literal["auto", "list"] = "auto"
+    """``auto``: a metric, else a sample for busy scopes; ``list``: list every entry."""
+    sample_target: int = Field(default=2000, ge=100, le=100_000)
+    """Entries a sample aims at (about ±4.4 % on the denominator at 2,000)."""
+    incremental: bool = True
+    """Keep what was read between runs and list only what arrived since."""
+    incremental_overlap: Duration = Field(default=30.0, ge=0, le=3600)
+    """Re-read this much before the last read, for entries that reach Cloud Logging late."""
 
 
 class CloudLoggingSource:
@@ -59,9 +80,24 @@ class CloudLoggingSource:
 
     Config: ClassVar[type[BaseModel]] = CloudLoggingConfig
 
-    def __init__(self, config: CloudLoggingConfig) -> None:
+    def __init__(self, config: CloudLoggingConfig, *, states: ReadStateStore | None = None) -> None:
         self.config = config
         self.last_filter: str | None = None
+        self.states: ReadStateStore = states if states is not None else MemoryReadStates()
+        """What incremental reads keep between runs (in memory unless a store is given)."""
+        self.metrics: MetricsSource | None = None
+
+    def use_metrics(self, metrics: MetricsSource) -> None:
+        """Take request counts from ``metrics`` (the config's ``metrics_source``)."""
+        self.metrics = metrics
+
+    @property
+    def budget(self) -> ReadBudget:
+        """The project's list-call budget, shared with every other reader of it here."""
+        cfg = self.config
+        return shared_budget(
+            cfg.project, endpoint=cfg.api_endpoint, per_minute=cfg.list_calls_per_minute
+        )
 
     @classmethod
     def from_config(cls, config: CloudLoggingConfig, *, base_dir: Path) -> CloudLoggingSource:
@@ -81,16 +117,37 @@ class CloudLoggingSource:
 
     def _scan(self, sink: ScanSink) -> Traffic:
         cfg = self.config
-        flt = build_filter(sink.query, resource_type=cfg.resource_type, extra=cfg.filter)
-        self.last_filter = flt
         session = RetryingSession(
             self._credentials(),
             deadline=sink.deadline,
             max_retries=cfg.max_retries,
             backoff_s=cfg.backoff,
             request_timeout_s=cfg.request_timeout,
+            budget=self.budget,
         )
         options = {"api_endpoint": cfg.api_endpoint} if cfg.api_endpoint else None
+        flt = ""
+
+        def pages(filter_text: str) -> Iterator[Page]:
+            nonlocal flt
+            flt = self.last_filter = filter_text
+            listing = client.list_entries(  # type: ignore[no-untyped-call]
+                resource_names=[f"projects/{cfg.project}"],
+                filter_=filter_text,
+                order_by=ASCENDING,
+                page_size=cfg.page_size,
+            )
+            # The client yields entries one by one and fetches the next page only when asked
+            # for its first entry, so cutting at page_size never costs a call it would not make.
+            page: list[Mapping[str, Any]] = []
+            for item in listing:
+                page.append(item.to_api_repr())
+                if len(page) == cfg.page_size:
+                    yield Page([(_to_entry(r), r) for r in page], True)
+                    page = []
+            if page:
+                yield Page([(_to_entry(r), r) for r in page], False)
+
         try:
             client = Client(  # type: ignore[no-untyped-call]
                 project=cfg.project,
@@ -99,32 +156,28 @@ class CloudLoggingSource:
                 _use_grpc=False,
                 client_options=options,
             )
-            entries = client.list_entries(  # type: ignore[no-untyped-call]
-                resource_names=[f"projects/{cfg.project}"],
-                filter_=flt,
-                order_by=ASCENDING,
-                page_size=cfg.page_size,
+            reader = CloudReader(
+                self._settings(), lister=pages, states=self.states, metrics=self.metrics
             )
-            for n, item in enumerate(entries, start=1):
-                if not n % CHECK_EVERY:
-                    sink.check_deadline(n)
-                if n > cfg.max_entries:
-                    raise SourceError(
-                        f"more than {cfg.max_entries:,} entries match in Cloud Logging; narrow "
-                        "the window or scope, or raise max_entries of the log source"
-                    )
-                entry = _to_entry(item)
-                if entry is None:
-                    sink.traffic.unreadable += 1
-                elif sink.query.window.contains(entry.timestamp):
-                    sink.offer(entry)
+            return reader.read(sink)
         except SourceError:
             raise
         except Exception as exc:
             raise SourceError(self._explain(exc, flt, session)) from exc
         finally:
             session.close()  # type: ignore[no-untyped-call]
-        return sink.finish()
+
+    def _settings(self) -> ReadSettings:
+        cfg = self.config
+        return ReadSettings(
+            counting=cfg.counting,
+            sample_target=cfg.sample_target,
+            incremental=cfg.incremental,
+            overlap=timedelta(seconds=cfg.incremental_overlap),
+            resource_type=cfg.resource_type,
+            extra=cfg.filter,
+            max_entries=cfg.max_entries,
+        )
 
     def _credentials(self) -> Credentials:
         if self.config.anonymous:
@@ -187,9 +240,9 @@ class CloudLoggingSource:
         return f"reading Cloud Logging failed: {type(exc).__name__}: {_short(exc)}"
 
 
-def _to_entry(item: Any) -> LogEntry | None:
+def _to_entry(raw: Mapping[str, Any]) -> LogEntry | None:
     try:
-        return LogEntry.from_json(item.to_api_repr())
+        return LogEntry.from_json(raw)
     except (ValueError, TypeError, AttributeError):
         return None
 

@@ -2,6 +2,9 @@
 
 Retrying at the transport re-sends the same page request, so paging resumes exactly where it
 failed. Every attempt is bounded by the scan's deadline; the number of retries is bounded too.
+With a :class:`~prodguardian.logs.read_budget.ReadBudget`, every attempt first takes a call from
+it, and a 429 waits by the budget's clock (until the minute has passed) instead of backing off
+blindly; when that wait would pass the deadline, the budget raises ``ReadQuotaError``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 import requests
 from google.auth.credentials import Credentials
 from google.auth.transport.requests import AuthorizedSession
+
+from prodguardian.logs.read_budget import ReadBudget
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 10.0
@@ -33,12 +38,14 @@ class RetryingSession(AuthorizedSession):
         max_retries: int,
         backoff_s: float,
         request_timeout_s: float,
+        budget: ReadBudget | None = None,
     ) -> None:
         super().__init__(credentials)  # type: ignore[no-untyped-call]
         self.deadline = deadline
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.request_timeout_s = request_timeout_s
+        self.budget = budget
         self.retries = 0
         self.last_status: int | None = None
 
@@ -50,6 +57,9 @@ class RetryingSession(AuthorizedSession):
             remaining = self.deadline - time.monotonic()
             if remaining <= 0.05:
                 raise DeadlineExceededError("the check's deadline passed")
+            if self.budget is not None:
+                self.budget.acquire(deadline=self.deadline)
+                remaining = self.deadline - time.monotonic()
             kwargs["timeout"] = min(self.request_timeout_s, remaining)
             try:
                 response: requests.Response = super().request(  # type: ignore[no-untyped-call]
@@ -60,7 +70,13 @@ class RetryingSession(AuthorizedSession):
                     raise
             else:
                 self.last_status = response.status_code
-                if response.status_code not in RETRY_STATUSES or not self._may_retry(
+                if (
+                    response.status_code == 429
+                    and self.budget is not None
+                    and attempt < self.max_retries
+                ):
+                    self.budget.exhausted(_retry_after(response))
+                elif response.status_code not in RETRY_STATUSES or not self._may_retry(
                     attempt, response
                 ):
                     return response
