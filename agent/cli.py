@@ -18,6 +18,7 @@ from rich.console import Console
 from prodguardian import __version__
 from prodguardian.cli_runbooks import runbooks
 from prodguardian.cli_serve import serve
+from prodguardian.cli_status import status
 from prodguardian.cli_watch import db, incidents, watch
 from prodguardian.config import load_config
 from prodguardian.deploy import ActiveDeploy, DeploySource
@@ -132,6 +133,7 @@ cli.add_command(runbooks)
 cli.add_command(watch)
 cli.add_command(incidents)
 cli.add_command(db)
+cli.add_command(status)
 
 
 def main(argv: list[str] | None = None) -> None:
