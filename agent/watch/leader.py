@@ -97,6 +97,8 @@ class Leadership(ABC):
             problem="not elected yet",
         )
         self.listeners: list[Listener] = []
+        self.released = False
+        """Set by :meth:`release`: this replica no longer contends."""
 
     @abstractmethod
     async def run(self) -> None:
@@ -104,7 +106,8 @@ class Leadership(ABC):
 
     @abstractmethod
     async def release(self) -> None:
-        """Give the lock up (a clean stop), so another replica takes over at once."""
+        """Give the lock up and stop contending (a clean stop), so another replica takes
+        over at once."""
 
     @abstractmethod
     def holds(self) -> bool:
@@ -154,12 +157,13 @@ class SoleInstance(Leadership):
         self._file: IO[str] | None = None
 
     async def run(self) -> None:
-        while True:
+        while not self.released:
             if not self.state.leading:
                 self._try_lock()
             await asyncio.sleep(self.retry_s)
 
     async def release(self) -> None:
+        self.released = True
         if self._file is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._file, fcntl.LOCK_UN)

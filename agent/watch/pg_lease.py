@@ -73,10 +73,12 @@ class PostgresLease(Leadership):
 
     async def run(self) -> None:
         try:
-            while True:
+            while not self.released:
                 started = time.monotonic()
                 try:
-                    await asyncio.wait_for(self._tick(), self.settings.check_every_s * 2)
+                    # A hung query ends the leadership here at the latest; holds() has
+                    # already turned false once valid_s passed without a confirmation.
+                    await asyncio.wait_for(self._tick(), max(self.settings.lease_s, 5.0))
                 except Exception as exc:
                     await self._lost(f"the lock connection failed: {_describe(exc)}")
                 elapsed = time.monotonic() - started
@@ -85,6 +87,7 @@ class PostgresLease(Leadership):
             await self._close()
 
     async def release(self) -> None:
+        self.released = True
         if self.state.leading:
             self._change(leading=False, problem="stopped")
         await self._close()
