@@ -53,6 +53,7 @@ class LeaderDuties:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._beats: set[asyncio.Task[None]] = set()
+        self._stopping = False
         leadership.listeners.append(self._changed)
 
     def add(self, name: str, worker: LeaderTask) -> None:
@@ -74,11 +75,12 @@ class LeaderDuties:
 
     async def stop(self) -> None:
         """Stop leading, give the lock up and say goodbye in the store."""
+        self._stopping = True
         self.schedule.stop()
         self._stop_workers()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._beats]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._beats]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.leadership.release()
@@ -101,7 +103,7 @@ class LeaderDuties:
             self._stop_workers()
             self.on_lost()
         # Tell the others at once rather than at the next heartbeat.
-        if self.store_ready and self._tasks:
+        if self.store_ready and self._tasks and not self._stopping:
             beat = asyncio.create_task(self._beat(), name="leader:beat")
             self._beats.add(beat)
             beat.add_done_callback(self._beats.discard)

@@ -179,7 +179,14 @@ class SoleInstance(Leadership):
         if self.lock_path is None:
             self._change(leading=True, problem=None)
             return
-        handle = self.lock_path.open("a+")
+        try:
+            handle = self.lock_path.open("a+")
+        except OSError as exc:
+            problem = f"cannot open the lock file {self.lock_path}: {exc}"
+            if problem != self.state.problem:
+                log.error("%s; this process does not schedule or send", problem)
+                self._change(problem=problem)
+            return
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
