@@ -113,6 +113,11 @@ class Leadership(ABC):
     def holds(self) -> bool:
         """Whether this replica leads *now* and may act (its lease has not run out)."""
 
+    @property
+    def is_leader(self) -> bool:
+        """:meth:`holds`, for code that reads better with a property (the follow-up runner)."""
+        return self.holds()
+
     def term(self) -> int | None:
         """The term this replica's claims carry (None: a single instance, nothing to fence)."""
         return self.state.term if self.mode == "postgres-lock" else None

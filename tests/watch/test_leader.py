@@ -98,6 +98,7 @@ async def pause_then_check(pg_database: Database, a: PostgresLease, b: PostgresL
     # Block the event loop past the lease: what SIGSTOP or a long GC does to a leader.
     time.sleep(FAST.lease_s * 1.5)  # noqa: ASYNC251 (the point: nothing else runs)
     assert not a.holds(), "a leader that was paused must not act before re-checking"
+    assert not a.is_leader
     async with pg_database.sessions() as session:
         with pytest.raises(StaleTermError):
             await a.fence(session)
