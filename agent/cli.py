@@ -19,6 +19,7 @@ from prodguardian import __version__
 from prodguardian.cli_followups import deploy, followups
 from prodguardian.cli_runbooks import runbooks
 from prodguardian.cli_serve import serve
+from prodguardian.cli_status import status
 from prodguardian.cli_time import parse_time_option
 from prodguardian.cli_watch import db, incidents, watch
 from prodguardian.config import load_config
@@ -134,6 +135,7 @@ cli.add_command(incidents)
 cli.add_command(db)
 cli.add_command(followups)
 cli.add_command(deploy)
+cli.add_command(status)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -189,6 +189,24 @@ class StateConfig(_Model):
     ``postgresql+asyncpg://user@host/db`` (or ``postgresql+psycopg://``) for several replicas."""
     keep_runs: Duration = 30 * 86400.0
     """How long check runs are kept (pruned hourly)."""
+    leader_check_interval: Duration = 2.0
+    """Several replicas (PostgreSQL): how often the leader re-checks its lock and the others
+    try to take it."""
+    leader_lease: Duration = 8.0
+    """Several replicas (PostgreSQL): how long a leader that stopped answering (paused,
+    partitioned) keeps the lock before PostgreSQL ends its session and another takes over."""
+    heartbeat_interval: Duration = 3.0
+    """How often each replica writes its heartbeat row (``prodguardian status``)."""
+
+    @model_validator(mode="after")
+    def _lease_outlasts_checks(self) -> StateConfig:
+        if self.leader_lease < 3 * self.leader_check_interval:
+            raise ValueError(
+                f"leader_lease ({self.leader_lease:g}s) must be at least 3 × "
+                f"leader_check_interval ({self.leader_check_interval:g}s), or a leader loses "
+                "its lock between two checks"
+            )
+        return self
 
 
 class CheckSpec(_Model):

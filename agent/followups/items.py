@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from prodguardian.config.models import FollowUpsConfig
 from prodguardian.followups.plan import kind_of, timing
 from prodguardian.runbooks.findings import PlannedFollowUp
+from prodguardian.store.replicas import term_is_current
 from prodguardian.store.schema import FollowUpRow
 
 #: A claim older than this is from a process that died mid-run.
@@ -122,6 +123,8 @@ async def claim(
             FollowUpRow.state == OPEN,
             FollowUpRow.next_at <= now,
             or_(FollowUpRow.claimed_at.is_(None), FollowUpRow.claimed_at < now - CLAIM_LEASE),
+            # A leader that was paused past a takeover claims nothing (several replicas).
+            term_is_current(term),
         )
         .values(claimed_at=now, term=term)
     )

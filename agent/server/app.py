@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -20,6 +21,7 @@ from prodguardian.server.status_page import status_router
 from prodguardian.slack.runtime import SlackRuntime
 from prodguardian.telemetry.sdk import setup_telemetry
 from prodguardian.traces.receiver import ReceiverLimits, traces_router, watched_services
+from prodguardian.watch.leader import LeaderState
 from prodguardian.watch.service import WatchService
 
 log = logging.getLogger("prodguardian.server")
@@ -100,6 +102,7 @@ def create_app(
                 **({"problem": watching.store.problem} if watching.store.problem else {}),
             }
             body["scheduling"] = watching.scheduling
+            body["leader"] = leader_body(watching.leader)
             if watching.problem is not None:
                 ready = False
                 body["problem"] = "; ".join(
@@ -133,6 +136,7 @@ def create_app(
                 "owed_reports": status.owed_reports,
                 "store_up": status.store.up,
                 "messages_sent": watch.sender.sent if watch.sender else 0,
+                "leading": status.leader.leading,
                 **status.schedule,
             }
 
@@ -144,3 +148,20 @@ def create_app(
     watched = watched_services(runtime.loaded.checks)
     app.include_router(traces_router(limits=ReceiverLimits(services=watched)))
     return app
+
+
+def leader_body(state: LeaderState) -> dict[str, object]:
+    """What ``/readyz`` says about the leadership: whether this replica leads, since when
+    (ISO 8601), its term (or the current one), and why it does not lead."""
+    body: dict[str, object] = {
+        "leading": state.leading,
+        "replica": state.replica_id,
+        "lock": state.mode,
+        "since": datetime.fromtimestamp(state.since, UTC).isoformat(timespec="seconds"),
+        "term": state.term,
+    }
+    if state.leader_id and not state.leading:
+        body["leader"] = state.leader_id
+    if state.problem and not state.leading:
+        body["why_not"] = state.problem
+    return body

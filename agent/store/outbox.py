@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from prodguardian.store.replicas import term_is_current
 from prodguardian.store.schema import OutboxRow
 
 Action = Literal["post", "reply", "update"]
@@ -129,10 +130,11 @@ def _skip_superseded(queue: list[OutboxRow]) -> OutboxRow | None:
 
 
 async def mark_sending(session: AsyncSession, message_id: int, *, term: int | None) -> bool:
-    """Claim a row for a send; False if it is no longer unsent (another sender took it)."""
+    """Claim a row for a send; False if it is no longer unsent (another sender took it) or
+    ``term`` is no longer the current leadership term (a leader that woke up too late)."""
     result = await session.execute(
         update(OutboxRow)
-        .where(OutboxRow.id == message_id, OutboxRow.state.in_(UNSENT))
+        .where(OutboxRow.id == message_id, OutboxRow.state.in_(UNSENT), term_is_current(term))
         .values(state="sending", attempts=OutboxRow.attempts + 1, term=term)
     )
     return bool(getattr(result, "rowcount", 0))

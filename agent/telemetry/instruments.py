@@ -24,6 +24,9 @@ Names (attribute keys use the same ``prodguardian.`` prefix):
 ``prodguardian.followups.pending`` gauge      follow-ups scheduled and not done
 ``prodguardian.outbox.backlog``    gauge      messages waiting in the outbox (not yet sent)
 ``prodguardian.store.reconnects``  counter    times the state store reconnected
+``prodguardian.leader``            gauge      1 while this replica leads (schedules, sends)
+``prodguardian.leader.term``       gauge      its leadership term (the current one if not)
+``prodguardian.leader.since``      gauge      when it started or stopped leading (Unix s)
 ``prodguardian.receiver.spans``    counter    spans received on /v1/traces, by outcome
 ``prodguardian.receiver.refused``  counter    requests to /v1/traces refused, by status
 =================================  =========  ==============================================
@@ -143,6 +146,19 @@ class Instruments:
             "prodguardian.store.reconnects",
             unit="{reconnect}",
             description="Times the state store reconnected after losing its connection",
+        )
+        self.leader = meter.create_gauge(
+            "prodguardian.leader",
+            description="1 while this replica leads (runs the schedule and the sender), else 0",
+        )
+        self.leader_term = meter.create_gauge(
+            "prodguardian.leader.term",
+            description="The leadership term this replica holds (or the current one if it follows)",
+        )
+        self.leader_since = meter.create_gauge(
+            "prodguardian.leader.since",
+            unit="s",
+            description="Unix time at which this replica started or stopped leading",
         )
         self.spans_received = meter.create_counter(
             "prodguardian.receiver.spans",

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 
@@ -27,11 +27,14 @@ from prodguardian.result import CheckRun
 from prodguardian.slack.runs import ReportRuns
 from prodguardian.slack.stores import ReportHistory
 from prodguardian.store.database import Database, StoreUnavailableError
+from prodguardian.store.replicas import StaleTermError
 from prodguardian.store.schema import CheckStateRow
 from prodguardian.watch.plan import JobPlan
 
 log = logging.getLogger("prodguardian.watch")
 
+#: A check run inside a unit of work that raises StaleTermError unless this replica leads.
+Fence = Callable[[AsyncSession], Awaitable[None]]
 #: Reports kept while the store is away (the oldest are dropped past this, and logged).
 MAX_OWED = 10_000
 #: The combined report for ``status`` is stored at most this often.
@@ -50,6 +53,7 @@ class Monitor:
         *,
         history: ReportHistory | None = None,
         on_messages: Callable[[], None] = lambda: None,
+        fence: Fence | None = None,
     ) -> None:
         self.loaded = loaded
         self.database = database
@@ -57,6 +61,8 @@ class Monitor:
         self.policy = policy
         self.history = history
         self.on_messages = on_messages
+        self.fence = fence
+        """Checked at the start and the end of applying a report: several replicas."""
         self.store_ready = False
         """Set once the schema is in place; until then reports are owed."""
         self.latest: dict[str, CheckRun] = {}
@@ -105,9 +111,15 @@ class Monitor:
                         report=report,
                         policy=self.policy,
                         now=report.at or report.finished_at,
+                        fence=self.fence,
                     ),
                     what="record a run",
                 )
+            except StaleTermError as exc:
+                # Another replica leads now: it runs the checks and applies its own reports.
+                log.warning("%d report(s) not applied: %s", len(self.owed), exc)
+                self.owed.clear()
+                return None
             except StoreUnavailableError:
                 if len(self.owed) == 1:
                     log.warning("state store away: %d report(s) owed", len(self.owed))
@@ -163,9 +175,20 @@ class Monitor:
 
 
 async def _apply(
-    session: AsyncSession, *, report: Report, policy: AlertPolicy, now: datetime
+    session: AsyncSession,
+    *,
+    report: Report,
+    policy: AlertPolicy,
+    now: datetime,
+    fence: Fence | None = None,
 ) -> Applied:
-    return await apply_report(session, report, policy, now=now)
+    if fence is not None:
+        await fence(session)
+    applied = await apply_report(session, report, policy, now=now)
+    if fence is not None:
+        # Again just before the commit: a leader paused mid-way must not commit stale news.
+        await fence(session)
+    return applied
 
 
 def _now() -> datetime:

@@ -88,6 +88,9 @@ class Schedule:
         if self.running:
             self.scheduler.shutdown(wait=False)
             self.running = False
+            # A stopped APScheduler keeps its jobs; a fresh one lets start() run again (a
+            # replica that leads again after losing the lock).
+            self.scheduler = AsyncIOScheduler(timezone=UTC)
 
     def figures(self) -> dict[str, float]:
         """Start delays so far: count, p50 and p99 in seconds."""

@@ -36,6 +36,7 @@ class OutboxSender:
         *,
         clock: Clock = lambda: datetime.now(UTC),
         term: Callable[[], int | None] = lambda: None,
+        may_send: Callable[[], bool] = lambda: True,
         concurrency: int = 4,
         idle_s: float = 1.0,
     ) -> None:
@@ -43,6 +44,7 @@ class OutboxSender:
         self.transport = transport
         self.clock = clock
         self.term = term
+        self.may_send = may_send
         self.concurrency = concurrency
         self.idle_s = idle_s
         self.wake = asyncio.Event()
@@ -104,11 +106,17 @@ class OutboxSender:
                 )
                 await self._mark_sent(message, found)
                 return True
+        if not self.may_send():
+            return False
         term = self.term()
         claimed = await self.database.run(
             lambda s: outbox.mark_sending(s, message.id, term=term), what="claim an outbox row"
         )
         if not claimed:
+            return False
+        if not self.may_send():
+            # The lease ran out while claiming (a pause): the row stays "sending", and the
+            # next leader looks it up in Slack before sending it.
             return False
         try:
             sent = await self.transport.deliver(message, parent)

@@ -40,6 +40,14 @@ from prodguardian.store.migrate import upgrade
 from prodguardian.store.report_history import StoreReportHistory
 from prodguardian.store.schema import CheckRunRow
 from prodguardian.telemetry import instruments
+from prodguardian.watch.duties import LeaderDuties
+from prodguardian.watch.leader import (
+    LeaderSettings,
+    Leadership,
+    LeaderState,
+    leadership_for,
+    new_replica_id,
+)
 from prodguardian.watch.monitor import Monitor
 from prodguardian.watch.plan import check_plans, job_plans
 from prodguardian.watch.schedule import Housekeeping, Schedule
@@ -79,6 +87,7 @@ class WatchStatus:
     scheduling: bool
     owed_reports: int
     schedule: dict[str, float]
+    leader: LeaderState
 
     @property
     def problem(self) -> str | None:
@@ -103,9 +112,18 @@ class WatchService:
         runs: ReportRuns | None = None,
         engine: Engine = run_report,
         schedule: bool = True,
+        leadership: Leadership | None = None,
     ) -> None:
         self.loaded = loaded
         self.database = database
+        state = loaded.config.state
+        self.leadership = leadership or leadership_for(
+            database,
+            replica_id=new_replica_id(),
+            settings=LeaderSettings(
+                check_every_s=state.leader_check_interval, lease_s=state.leader_lease
+            ),
+        )
         self.stores = stores or store_backed(database, config=loaded.config, channel=channel)
         self.runs = runs or ReportRuns(loaded, self.stores.deploys, engine=engine)
         self.policy = AlertPolicy(
@@ -114,7 +132,16 @@ class WatchService:
             maintenance=loaded.config.maintenance,
             followups=loaded.config.followups,
         )
-        self.sender = OutboxSender(database, transport) if transport is not None else None
+        self.sender = (
+            OutboxSender(
+                database,
+                transport,
+                term=self.leadership.term,
+                may_send=self.leadership.holds,
+            )
+            if transport is not None
+            else None
+        )
         self.followups = (
             FollowUpRunner(
                 loaded,
@@ -122,6 +149,7 @@ class WatchService:
                 self.runs,
                 channel=self.policy.channel,
                 on_messages=self._wake_sender,
+                term=self.leadership.term,
             )
             if schedule
             else None
@@ -133,6 +161,7 @@ class WatchService:
             self.policy,
             history=self.stores.history,
             on_messages=self._wake_sender,
+            fence=self.leadership.fence,
         )
         self.schedule = Schedule(
             job_plans(loaded.config) if schedule else [],
@@ -143,19 +172,32 @@ class WatchService:
                 Housekeeping("gauges", 5.0, self._gauges),
             ],
         )
+        self.duties = LeaderDuties(
+            self.leadership,
+            database,
+            self.schedule,
+            heartbeat_s=state.heartbeat_interval,
+            on_lost=self.monitor.owed.clear,
+        )
+        if self.sender is not None:
+            self.duties.add("outbox", self.sender.run_forever)
+        if self.followups is not None:
+            # Items that came due while stopped run when it leads, soonest first, once each.
+            self.duties.add("followups", self.followups.run_forever)
         self._tasks: list[asyncio.Task[Any]] = []
         database.on_health.append(self._health_changed)
 
     async def start(self) -> None:
-        """Start the schedule and the sender; connect to the store in the background."""
+        """Connect to the store in the background and contend for the leadership: the
+        schedule, the sender and the follow-up runner run while this replica leads."""
         instruments.set_store_up(self.database.health.up)
         instruments.set_outbox_backlog(0)
         instruments.set_incidents_open(0)
         self._tasks.append(asyncio.create_task(self._connect(), name="store:connect"))
-        self.schedule.start()
+        self.duties.start()
 
     async def stop(self) -> None:
-        self.schedule.stop()
+        await self.duties.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -171,6 +213,7 @@ class WatchService:
             scheduling=self.schedule.running,
             owed_reports=len(self.monitor.owed),
             schedule=self.schedule.figures(),
+            leader=self.leadership.state,
         )
 
     async def prune(self) -> None:
@@ -204,13 +247,7 @@ class WatchService:
                 continue
             log.info("state store ready at %s (schema was %s)", self.database.display_url, before)
             self.monitor.store_ready = True
-            if self.sender is not None:
-                self._tasks.append(asyncio.create_task(self.sender.run_forever(), name="outbox"))
-            if self.followups is not None:
-                # Items that came due while stopped run now, soonest first, once each.
-                self._tasks.append(
-                    asyncio.create_task(self.followups.run_forever(), name="followups")
-                )
+            self.duties.mark_store_ready()
             await self.monitor.flush()
             self._wake_sender()
             return

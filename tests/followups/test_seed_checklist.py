@@ -30,6 +30,7 @@ from prodguardian.store.schema import FollowUpRow, IncidentRow, OutboxRow
 from prodguardian.watch.service import WatchService
 from tests.logs.incident_data import entries
 from tests.support.http_targets import serve_app
+from tests.support.slack_standin import wait_until
 
 CHANNEL = "C0ALERTS"
 OUTAGE_END = datetime(2025, 10, 11, 12, 20, tzinfo=UTC)
@@ -161,7 +162,10 @@ async def test_the_seed_checklist_runs_itself_after_the_hotfix(
         channel=CHANNEL, plans=service.policy.plans, followups=loaded.config.followups
     )
     service.monitor.policy = service.policy
-    await service._connect()
+    await service.start()
+    await wait_until(
+        lambda: service.monitor.store_ready and service.leadership.holds(), what="leading"
+    )
     try:
         # The outage: two scheduled runs at 12:19 and 12:20 open the incident with the runbook.
         for minute in (19, 20):
@@ -247,7 +251,10 @@ async def test_two_runners_run_each_due_item_once(tmp_path: Path, store_url: str
     loaded = load_config(path)
     db = Database(store_url)
     service = WatchService(loaded, db, transport=None, channel=None, schedule=False)
-    await service._connect()
+    await service.start()
+    await wait_until(
+        lambda: service.monitor.store_ready and service.leadership.holds(), what="leading"
+    )
     specs = [PlannedFollowUp(after="+1m", after_s=60.0, remind=f"item {i}") for i in range(40)]
 
     async def add(session: AsyncSession) -> None:
