@@ -78,7 +78,7 @@ async def apply_report(
     """Record ``report``'s runs and move the incidents of its checks (one unit of work)."""
     applied = Applied()
     silenced = {s.target for s in await silences_in_force(session, now)}
-    states = await _states(session, [r.name for r in report.checks])
+    states = await _states(session, _tracked(report, policy))
     incidents = await _open_by_check(session)
     for run in report.checks:
         plan = policy.plans.get(run.name)
@@ -130,8 +130,22 @@ async def apply_report(
     return applied
 
 
+def _tracked(report: Report, policy: AlertPolicy) -> list[str]:
+    """The checks whose tracks applying ``report`` reads: its own and their dependencies."""
+    names = {r.name for r in report.checks}
+    for run in report.checks:
+        plan = policy.plans.get(run.name)
+        if plan is not None:
+            names.update(plan.depends_on)
+    return sorted(names)
+
+
 async def _states(session: AsyncSession, names: Sequence[str]) -> dict[str, CheckStateRow]:
-    rows = (await session.scalars(select(CheckStateRow))).all()
+    # Only the tracks this report needs: loading every check's row (and its last run) per
+    # job made each job cost O(checks).
+    rows = (
+        await session.scalars(select(CheckStateRow).where(CheckStateRow.check_name.in_(names)))
+    ).all()
     return {r.check_name: r for r in rows}
 
 

@@ -1,0 +1,80 @@
+"""Applying a report reads the tracks it needs: its checks' own and their dependencies'."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from prodguardian.incidents.tracker import AlertPolicy, Applied, apply_report
+from prodguardian.report import Report, build_report
+from prodguardian.result import CheckResult, CheckRun
+from prodguardian.status import Status
+from prodguardian.store.database import Database
+from prodguardian.store.schema import CheckStateRow, IncidentRow
+from prodguardian.watch.plan import CheckPlan
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def plan(name: str, *depends_on: str) -> CheckPlan:
+    return CheckPlan(
+        name=name,
+        interval_s=10,
+        failure_threshold=2,
+        success_threshold=2,
+        repeat_interval_s=3600,
+        depends_on=depends_on,
+    )
+
+
+POLICY = AlertPolicy(channel=None, plans={"db": plan("db"), "api": plan("api", "db")})
+
+
+def report(at: datetime, **statuses: Status) -> Report:
+    runs = [
+        CheckRun(
+            name=name,
+            kind="http",
+            started_at=at,
+            duration_s=0.01,
+            result=CheckResult(status=status, summary=f"{name} is {status.value}"),
+        )
+        for name, status in statuses.items()
+    ]
+    return build_report(runs, service="svc", started_at=at, finished_at=at)
+
+
+async def apply(database: Database, at: datetime, **statuses: Status) -> Applied:
+    async def work(session: AsyncSession) -> Applied:
+        return await apply_report(session, report(at, **statuses), POLICY, now=at)
+
+    return await database.run(work)
+
+
+async def test_a_dependants_report_alone_sees_its_failing_dependency(database: Database) -> None:
+    await apply(database, T0, db=Status.CRITICAL)
+
+    first = await apply(database, T0 + timedelta(seconds=10), api=Status.CRITICAL)
+    second = await apply(database, T0 + timedelta(seconds=20), api=Status.CRITICAL)
+
+    # Two failures of api in a row would open its own incident, were db's failing track unseen.
+    assert first.opened == second.opened == []
+
+    async def incidents(session: AsyncSession) -> list[str]:
+        return [r.check_name for r in (await session.scalars(select(IncidentRow))).all()]
+
+    assert await database.run(incidents) == []
+
+
+async def test_a_report_changes_only_its_own_checks_tracks(database: Database) -> None:
+    await apply(database, T0, db=Status.OK, api=Status.OK)
+
+    await apply(database, T0 + timedelta(seconds=10), api=Status.CRITICAL)
+
+    async def tracks(session: AsyncSession) -> dict[str, str]:
+        rows = (await session.scalars(select(CheckStateRow))).all()
+        return {r.check_name: r.recent for r in rows}
+
+    assert await database.run(tracks) == {"db": "O", "api": "OC"}
