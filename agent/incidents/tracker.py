@@ -77,9 +77,11 @@ async def apply_report(
 ) -> Applied:
     """Record ``report``'s runs and move the incidents of its checks (one unit of work)."""
     applied = Applied()
-    silenced = {s.target for s in await silences_in_force(session, now)}
-    states = await _states(session, _tracked(report, policy))
-    incidents = await _open_by_check(session)
+    tracked = _tracked(report, policy)
+    states = await _states(session, tracked)
+    incidents = await _open_by_check(session, tracked)
+    # Read only when an alert is considered: most runs pass and have no incident.
+    silenced: set[str] | None = None
     for run in report.checks:
         plan = policy.plans.get(run.name)
         if plan is None:
@@ -115,6 +117,7 @@ async def apply_report(
             # The dependency's incident tells the story; before it opens, nothing does.
             host = incidents.get(dependency or "")
             if host is not None:
+                silenced = await _silenced(session, now) if silenced is None else silenced
                 await _fold(session, host, run.name, report, policy, silenced, now, applied)
             continue
         if row is None:
@@ -126,6 +129,7 @@ async def apply_report(
             del incidents[run.name]
         elif verdict.transition in (Transition.ESCALATE, Transition.DEESCALATE, Transition.CONVERT):
             add_event(session, row, verdict.transition.value, at=now, detail=run.status.value)
+        silenced = await _silenced(session, now) if silenced is None else silenced
         await _notify(session, row, verdict.transition, before, run, policy, silenced, now, applied)
     return applied
 
@@ -149,11 +153,19 @@ async def _states(session: AsyncSession, names: Sequence[str]) -> dict[str, Chec
     return {r.check_name: r for r in rows}
 
 
-async def _open_by_check(session: AsyncSession) -> dict[str, IncidentRow]:
+async def _open_by_check(session: AsyncSession, names: Sequence[str]) -> dict[str, IncidentRow]:
     rows = (
-        await session.scalars(select(IncidentRow).where(IncidentRow.resolved_at.is_(None)))
+        await session.scalars(
+            select(IncidentRow).where(
+                IncidentRow.resolved_at.is_(None), IncidentRow.check_name.in_(names)
+            )
+        )
     ).all()
     return {r.check_name: r for r in rows}
+
+
+async def _silenced(session: AsyncSession, now: datetime) -> set[str]:
+    return {s.target for s in await silences_in_force(session, now)}
 
 
 def _failing_dependency(

@@ -1,4 +1,5 @@
-"""Applying a report reads the tracks it needs: its checks' own and their dependencies'."""
+"""Applying a report reads what it needs: its checks' tracks and incidents, their dependencies',
+and the silences once an alert is considered."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from prodguardian.report import Report, build_report
 from prodguardian.result import CheckResult, CheckRun
 from prodguardian.status import Status
 from prodguardian.store.database import Database
-from prodguardian.store.schema import CheckStateRow, IncidentRow
+from prodguardian.store.schema import CheckStateRow, IncidentRow, SilenceRow
 from prodguardian.watch.plan import CheckPlan
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -29,7 +30,9 @@ def plan(name: str, *depends_on: str) -> CheckPlan:
     )
 
 
-POLICY = AlertPolicy(channel=None, plans={"db": plan("db"), "api": plan("api", "db")})
+PLANS = {"db": plan("db"), "api": plan("api", "db"), "web": plan("web")}
+POLICY = AlertPolicy(channel=None, plans=PLANS)
+ALERTING = AlertPolicy(channel="C0ALERTS", plans=PLANS)
 
 
 def report(at: datetime, **statuses: Status) -> Report:
@@ -46,9 +49,11 @@ def report(at: datetime, **statuses: Status) -> Report:
     return build_report(runs, service="svc", started_at=at, finished_at=at)
 
 
-async def apply(database: Database, at: datetime, **statuses: Status) -> Applied:
+async def apply(
+    database: Database, at: datetime, policy: AlertPolicy = POLICY, **statuses: Status
+) -> Applied:
     async def work(session: AsyncSession) -> Applied:
-        return await apply_report(session, report(at, **statuses), POLICY, now=at)
+        return await apply_report(session, report(at, **statuses), policy, now=at)
 
     return await database.run(work)
 
@@ -78,3 +83,18 @@ async def test_a_report_changes_only_its_own_checks_tracks(database: Database) -
         return {r.check_name: r.recent for r in rows}
 
     assert await database.run(tracks) == {"db": "O", "api": "OC"}
+
+
+async def test_a_silenced_checks_incident_opens_without_a_message(database: Database) -> None:
+    async def silence(session: AsyncSession) -> None:
+        session.add(SilenceRow(target="web", until=T0 + timedelta(hours=1), by="U1", created_at=T0))
+
+    await database.run(silence)
+    await apply(database, T0, ALERTING, web=Status.CRITICAL, db=Status.CRITICAL)
+
+    second = await apply(
+        database, T0 + timedelta(seconds=10), ALERTING, web=Status.CRITICAL, db=Status.CRITICAL
+    )
+
+    assert second.opened == ["web", "db"]
+    assert second.messages == 1  # db's alert; web's waits for its silence to end
