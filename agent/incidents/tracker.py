@@ -36,6 +36,7 @@ from prodguardian.report import Report
 from prodguardian.result import CheckRun
 from prodguardian.runbooks.findings import RunbookMatch
 from prodguardian.slack.blocks import SlackMessage
+from prodguardian.slack.stores import Silence
 from prodguardian.status import Status
 from prodguardian.store.outbox import OutgoingMessage, enqueue
 from prodguardian.store.schema import CheckRunRow, CheckStateRow, IncidentRow
@@ -72,14 +73,35 @@ def in_maintenance(policy: AlertPolicy, check: str, now: datetime) -> bool:
     )
 
 
+async def apply_reports(
+    session: AsyncSession, reports: Sequence[tuple[Report, datetime]], policy: AlertPolicy
+) -> list[Applied]:
+    """Apply each ``(report, now)`` in turn, all in the caller's one unit of work.
+
+    The same as :func:`apply_report` on each in a unit of work of its own, with the tracks
+    and open incidents read once for all: the schedule applies its reports in batches.
+    """
+    if not reports:
+        return []
+    loaded = await _load(session, [r for r, _ in reports], policy, min(now for _, now in reports))
+    return [await apply_report(session, r, policy, now=now, loaded=loaded) for r, now in reports]
+
+
 async def apply_report(
-    session: AsyncSession, report: Report, policy: AlertPolicy, *, now: datetime
+    session: AsyncSession,
+    report: Report,
+    policy: AlertPolicy,
+    *,
+    now: datetime,
+    loaded: Loaded | None = None,
 ) -> Applied:
-    """Record ``report``'s runs and move the incidents of its checks (one unit of work)."""
+    """Record ``report``'s runs and move the incidents of its checks (one unit of work).
+
+    ``loaded``: what :func:`apply_reports` read for a batch the report is part of.
+    """
     applied = Applied()
-    tracked = _tracked(report, policy)
-    states = await _states(session, tracked)
-    incidents = await _open_by_check(session, tracked)
+    loaded = loaded or await _load(session, [report], policy, now)
+    states, incidents = loaded.states, loaded.incidents
     # Read only when an alert is considered: most runs pass and have no incident.
     silenced: set[str] | None = None
     for run in report.checks:
@@ -117,7 +139,7 @@ async def apply_report(
             # The dependency's incident tells the story; before it opens, nothing does.
             host = incidents.get(dependency or "")
             if host is not None:
-                silenced = await _silenced(session, now) if silenced is None else silenced
+                silenced = await loaded.silenced(session, now) if silenced is None else silenced
                 await _fold(session, host, run.name, report, policy, silenced, now, applied)
             continue
         if row is None:
@@ -129,19 +151,47 @@ async def apply_report(
             del incidents[run.name]
         elif verdict.transition in (Transition.ESCALATE, Transition.DEESCALATE, Transition.CONVERT):
             add_event(session, row, verdict.transition.value, at=now, detail=run.status.value)
-        silenced = await _silenced(session, now) if silenced is None else silenced
+        silenced = await loaded.silenced(session, now) if silenced is None else silenced
         await _notify(session, row, verdict.transition, before, run, policy, silenced, now, applied)
     return applied
 
 
-def _tracked(report: Report, policy: AlertPolicy) -> list[str]:
+@dataclass
+class Loaded:
+    """What applying a batch of reports reads once (and changes as it goes)."""
+
+    states: dict[str, CheckStateRow]
+    incidents: dict[str, IncidentRow]
+    earliest: datetime
+    """The earliest ``now`` of the batch."""
+    silences: list[Silence] | None = None
+
+    async def silenced(self, session: AsyncSession, now: datetime) -> set[str]:
+        """The targets silenced at ``now``, read from the store when first asked."""
+        if self.silences is None:
+            self.silences = await silences_in_force(session, self.earliest)
+        return {s.target for s in self.silences if s.until > now}
+
+
+async def _load(
+    session: AsyncSession, reports: Sequence[Report], policy: AlertPolicy, earliest: datetime
+) -> Loaded:
+    tracked = sorted({name for report in reports for name in _tracked(report, policy)})
+    return Loaded(
+        states=await _states(session, tracked),
+        incidents=await _open_by_check(session, tracked),
+        earliest=earliest,
+    )
+
+
+def _tracked(report: Report, policy: AlertPolicy) -> set[str]:
     """The checks whose tracks applying ``report`` reads: its own and their dependencies."""
     names = {r.name for r in report.checks}
     for run in report.checks:
         plan = policy.plans.get(run.name)
         if plan is not None:
             names.update(plan.depends_on)
-    return sorted(names)
+    return names
 
 
 async def _states(session: AsyncSession, names: Sequence[str]) -> dict[str, CheckStateRow]:
@@ -162,10 +212,6 @@ async def _open_by_check(session: AsyncSession, names: Sequence[str]) -> dict[st
         )
     ).all()
     return {r.check_name: r for r in rows}
-
-
-async def _silenced(session: AsyncSession, now: datetime) -> set[str]:
-    return {s.target for s in await silences_in_force(session, now)}
 
 
 def _failing_dependency(
