@@ -42,7 +42,7 @@ MAX_OWED = 10_000
 #: The combined report for ``status`` is stored at most this often.
 HISTORY_EVERY_S = 15.0
 #: How long a report waits for others to be applied with it in one unit of work.
-GATHER_S = 0.1
+GATHER_S = 0.3
 #: The most reports applied in one unit of work.
 BATCH = 50
 
