@@ -37,6 +37,7 @@ from prodguardian.report import Report
 from prodguardian.result import CheckRun
 from prodguardian.runbooks.findings import RunbookMatch
 from prodguardian.slack.blocks import SlackMessage
+from prodguardian.slack.stores import Silence
 from prodguardian.status import Status
 from prodguardian.store.outbox import OutgoingMessage, enqueue
 from prodguardian.store.schema import CheckRunRow, CheckStateRow, IncidentRow
@@ -75,17 +76,40 @@ def in_maintenance(policy: AlertPolicy, check: str, now: datetime) -> bool:
     )
 
 
+async def apply_reports(
+    session: AsyncSession, reports: Sequence[tuple[Report, datetime]], policy: AlertPolicy
+) -> list[Applied]:
+    """Apply each ``(report, now)`` in turn, all in the caller's one unit of work.
+
+    The same as :func:`apply_report` on each in a unit of work of its own, with the tracks
+    and open incidents read once for all: the schedule applies its reports in batches.
+    """
+    if not reports:
+        return []
+    loaded = await _load(session, [r for r, _ in reports], policy, min(now for _, now in reports))
+    return [await apply_report(session, r, policy, now=now, loaded=loaded) for r, now in reports]
+
+
 async def apply_report(
-    session: AsyncSession, report: Report, policy: AlertPolicy, *, now: datetime
+    session: AsyncSession,
+    report: Report,
+    policy: AlertPolicy,
+    *,
+    now: datetime,
+    loaded: Loaded | None = None,
 ) -> Applied:
-    """Record ``report``'s runs and move the incidents of its checks (one unit of work)."""
+    """Record ``report``'s runs and move the incidents of its checks (one unit of work).
+
+    ``loaded``: what :func:`apply_reports` read for a batch the report is part of.
+    """
     applied = Applied()
+    loaded = loaded or await _load(session, [report], policy, now)
+    states, incidents = loaded.states, loaded.incidents
+    # Read only when an alert is considered: most runs pass and have no incident.
+    silenced: set[str] | None = None
     # Messages are written once every run of the report is in, so an incident that opens
     # together with its dependants' failures is posted once, with all of them.
     pending: list[tuple[IncidentRow, Transition, Status | None, CheckRun]] = []
-    silenced = {s.target for s in await silences_in_force(session, now)}
-    states = await _states(session, [r.name for r in report.checks])
-    incidents = await _open_by_check(session)
     for run in report.checks:
         plan = policy.plans.get(run.name)
         if plan is None:
@@ -122,6 +146,7 @@ async def apply_report(
             # The dependency's incident tells the story; before it opens, nothing does.
             host = incidents.get(dependency or "")
             if host is not None:
+                silenced = await loaded.silenced(session, now) if silenced is None else silenced
                 await _fold(session, host, run.name, report, policy, silenced, now, applied)
             continue
         if row is None:
@@ -138,22 +163,69 @@ async def apply_report(
         elif verdict.transition in (Transition.ESCALATE, Transition.DEESCALATE, Transition.CONVERT):
             add_event(session, row, verdict.transition.value, at=now, detail=run.status.value)
         pending.append((row, verdict.transition, before, run))
+    if pending:
+        silenced = await loaded.silenced(session, now) if silenced is None else silenced
     for row, transition, before, run in pending:
+        assert silenced is not None
         await _notify(session, row, transition, before, run, policy, silenced, now, applied)
     return applied
 
 
+@dataclass
+class Loaded:
+    """What applying a batch of reports reads once (and changes as it goes)."""
+
+    states: dict[str, CheckStateRow]
+    incidents: dict[str, IncidentRow]
+    earliest: datetime
+    """The earliest ``now`` of the batch."""
+    silences: list[Silence] | None = None
+
+    async def silenced(self, session: AsyncSession, now: datetime) -> set[str]:
+        """The targets silenced at ``now``, read from the store when first asked."""
+        if self.silences is None:
+            self.silences = await silences_in_force(session, self.earliest)
+        return {s.target for s in self.silences if s.until > now}
+
+
+async def _load(
+    session: AsyncSession, reports: Sequence[Report], policy: AlertPolicy, earliest: datetime
+) -> Loaded:
+    tracked = sorted({name for report in reports for name in _tracked(report, policy)})
+    return Loaded(
+        states=await _states(session, tracked),
+        incidents=await _open_by_check(session, tracked),
+        earliest=earliest,
+    )
+
+
+def _tracked(report: Report, policy: AlertPolicy) -> set[str]:
+    """The checks whose tracks applying ``report`` reads: its own and their dependencies."""
+    names = {r.name for r in report.checks}
+    for run in report.checks:
+        plan = policy.plans.get(run.name)
+        if plan is not None:
+            names.update(plan.depends_on)
+    return names
+
+
 async def _states(session: AsyncSession, names: Sequence[str]) -> dict[str, CheckStateRow]:
-    rows = (await session.scalars(select(CheckStateRow))).all()
+    # Only the tracks this report needs: loading every check's row (and its last run) per
+    # job made each job cost O(checks).
+    rows = (
+        await session.scalars(select(CheckStateRow).where(CheckStateRow.check_name.in_(names)))
+    ).all()
     return {r.check_name: r for r in rows}
 
 
-async def _open_by_check(session: AsyncSession) -> dict[str, IncidentRow]:
+async def _open_by_check(session: AsyncSession, names: Sequence[str]) -> dict[str, IncidentRow]:
     # An incident a failed follow-up reopened is the follow-up's to close, not the checks'.
     rows = (
         await session.scalars(
             select(IncidentRow).where(
-                IncidentRow.resolved_at.is_(None), IncidentRow.kind != "followup"
+                IncidentRow.resolved_at.is_(None),
+                IncidentRow.check_name.in_(names),
+                IncidentRow.kind != "followup",
             )
         )
     ).all()

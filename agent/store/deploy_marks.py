@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,11 @@ from prodguardian.deploy import ActiveDeploy, DeploySource
 from prodguardian.store.database import Database, StoreUnavailableError
 from prodguardian.store.schema import DeployMarkRow
 
+#: How long the active deploy read from the store is trusted: every scheduled job asks for it,
+#: so it is read at most this often. A mark recorded here is seen at once; one recorded by
+#: another process (a replica) within this long.
+REREAD_AFTER_S = 5.0
+
 if TYPE_CHECKING:
     from prodguardian.followups.deploys import DeployMarked
 
@@ -22,15 +28,25 @@ class StoreDeployMarks:
     """Deploy marks kept in the state store.
 
     The active deploy is also remembered in memory, so a report run while the store is away
-    still splits on the last known deploy.
+    still splits on the last known deploy, and re-read every ``reread_after_s``.
     """
 
-    def __init__(self, database: Database, *, config: Config, channel: str | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        config: Config,
+        channel: str | None = None,
+        reread_after_s: float = REREAD_AFTER_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.database = database
         self.config = config
         self.channel = channel
+        self.reread_after_s = reread_after_s
+        self.clock = clock
         self._known: ActiveDeploy | None = None
-        self._loaded = False
+        self._read_at: float | None = None
         self.last_marked: DeployMarked | None = None
 
     async def record(
@@ -53,15 +69,18 @@ class StoreDeployMarks:
             )
 
         self.last_marked = await self.database.run(write, what="record a deploy mark")
-        self._known, self._loaded = deploy, True
+        self._known, self._read_at = deploy, self.clock()
         return deploy
 
     async def active(self) -> ActiveDeploy | None:
+        now = self.clock()
+        if self._read_at is not None and now - self._read_at < self.reread_after_s:
+            return self._known
         try:
             marks = await self.database.run(_latest(1), what="read the active deploy")
         except StoreUnavailableError:
             return self._known
-        self._known, self._loaded = (marks[0][1] if marks else None), True
+        self._known, self._read_at = (marks[0][1] if marks else None), now
         return self._known
 
     async def recent(self, count: int = 10) -> Sequence[tuple[int, ActiveDeploy]]:

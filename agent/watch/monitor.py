@@ -3,12 +3,17 @@
 Every outcome of a run becomes a value (the runner's rule); nothing raises past a job. While
 the store is away the reports are owed, kept in order in memory, and applied when it is back,
 with the times they were taken at: an outage delays alerts and loses none.
+
+Reports are applied in batches, one unit of work each: a job's report waits up to
+``gather_s`` for the reports of other jobs to join it. A thousand checks make a hundred
+reports a second, and a transaction per report would cost a core's quarter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections import deque
@@ -21,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from prodguardian.config.loader import LoadedConfig
 from prodguardian.engine import compose_report
-from prodguardian.incidents.tracker import AlertPolicy, Applied, apply_report
+from prodguardian.incidents.tracker import AlertPolicy, Applied, apply_reports
 from prodguardian.report import Report
 from prodguardian.result import CheckRun
 from prodguardian.slack.runs import ReportRuns
@@ -39,6 +44,10 @@ Fence = Callable[[AsyncSession], Awaitable[None]]
 MAX_OWED = 10_000
 #: The combined report for ``status`` is stored at most this often.
 HISTORY_EVERY_S = 15.0
+#: How long a report waits for others to be applied with it in one unit of work.
+GATHER_S = 0.3
+#: The most reports applied in one unit of work.
+BATCH = 50
 
 
 class Monitor:
@@ -54,6 +63,7 @@ class Monitor:
         history: ReportHistory | None = None,
         on_messages: Callable[[], None] = lambda: None,
         fence: Fence | None = None,
+        gather_s: float = GATHER_S,
     ) -> None:
         self.loaded = loaded
         self.database = database
@@ -68,7 +78,13 @@ class Monitor:
         self.latest: dict[str, CheckRun] = {}
         self.owed: deque[Report] = deque()
         self.jobs_run = 0
+        self.gather_s = gather_s
         self._apply_lock = asyncio.Lock()
+        self._next_drain: asyncio.Task[None] | None = None
+        self._drains: set[asyncio.Task[None]] = set()
+        """Batches being applied (referenced so that they run to the end)."""
+        self._waiting: dict[int, asyncio.Future[Applied | None]] = {}
+        """What a caller of :meth:`apply` awaits, by ``id(report)``."""
         self._history_at = 0.0
 
     async def run_job(self, job: JobPlan) -> Report:
@@ -82,15 +98,33 @@ class Monitor:
         return report
 
     async def apply(self, report: Report) -> Applied | None:
-        """Apply ``report`` now, or owe it while the store is away."""
-        async with self._apply_lock:
-            self.owed.append(report)
-            if len(self.owed) > MAX_OWED:
-                dropped = self.owed.popleft()
-                log.error("store away too long: dropped the report of %s", dropped.finished_at)
-            if not self.store_ready:
-                return None
-            return await self._drain()
+        """Apply ``report`` (with the others owed by then), or owe it while the store is away.
+
+        Returns what it changed once it is in the store; None if it is owed.
+        """
+        self.owed.append(report)
+        if len(self.owed) > MAX_OWED:
+            dropped = self.owed.popleft()
+            log.error("store away too long: dropped the report of %s", dropped.finished_at)
+        if not self.store_ready:
+            return None
+        done = self._waiting[id(report)] = asyncio.get_running_loop().create_future()
+        if self._next_drain is None:
+            self._next_drain = asyncio.create_task(self._drain_soon(), name="apply reports")
+            self._drains.add(self._next_drain)
+            self._next_drain.add_done_callback(self._drains.discard)
+        # Shielded: a job cancelled while it waits leaves the batch to the others.
+        return await asyncio.shield(done)
+
+    async def _drain_soon(self) -> None:
+        await asyncio.sleep(self.gather_s)
+        self._next_drain = None  # reports owed from now on wait for the next batch
+        try:
+            async with self._apply_lock:
+                await self._drain()
+        except BaseException:
+            self._settle_all()  # (stopping) nobody waits for a drain that will not come
+            raise
 
     async def flush(self) -> int:
         """Apply what is owed (after the store came back); how many reports were applied."""
@@ -100,43 +134,57 @@ class Monitor:
                 await self._drain()
             return before - len(self.owed)
 
-    async def _drain(self) -> Applied | None:
-        last: Applied | None = None
+    async def _drain(self) -> None:
+        """Apply the owed reports in order, in batches of up to ``BATCH``."""
+        size = BATCH
         while self.owed:
-            report = self.owed[0]
+            batch = list(itertools.islice(self.owed, size))
             try:
-                last = await self.database.run(
-                    partial(
-                        _apply,
-                        report=report,
-                        policy=self.policy,
-                        now=report.at or report.finished_at,
-                        fence=self.fence,
-                    ),
-                    what="record a run",
+                results = await self.database.run(
+                    partial(_apply, batch=batch, policy=self.policy, fence=self.fence),
+                    what="record runs",
                 )
             except StaleTermError as exc:
                 # Another replica leads now: it runs the checks and applies its own reports.
                 log.warning("%d report(s) not applied: %s", len(self.owed), exc)
                 self.owed.clear()
-                return None
+                self._settle_all()
+                return
             except StoreUnavailableError:
                 if len(self.owed) == 1:
                     log.warning("state store away: %d report(s) owed", len(self.owed))
-                return None
+                self._settle_all()  # owed: written when the store is back
+                return
             except Exception:
+                if size > 1:
+                    size = 1  # one at a time, to skip only the report that fails
+                    continue
                 # A bug, not an outage: retrying the same report would stall every later one.
-                log.exception("applying the report of %s failed; it is skipped", report.finished_at)
-                self.owed.popleft()
+                log.exception(
+                    "applying the report of %s failed; it is skipped", batch[0].finished_at
+                )
+                self._settle(self.owed.popleft(), None)
                 continue
-            self.owed.popleft()
-            for name in last.opened:
-                log.warning("incident opened for %s", name)
-            for name in last.resolved:
-                log.info("incident resolved for %s", name)
-            if last.messages:
+            for report, applied in zip(batch, results, strict=True):
+                self.owed.popleft()
+                self._settle(report, applied)
+                for name in applied.opened:
+                    log.warning("incident opened for %s", name)
+                for name in applied.resolved:
+                    log.info("incident resolved for %s", name)
+            if any(applied.messages for applied in results):
                 self.on_messages()
-        return last
+
+    def _settle(self, report: Report, applied: Applied | None) -> None:
+        waiting = self._waiting.pop(id(report), None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(applied)
+
+    def _settle_all(self) -> None:
+        for waiting in self._waiting.values():
+            if not waiting.done():
+                waiting.set_result(None)
+        self._waiting.clear()
 
     async def load_latest(self) -> None:
         """The latest run of each check, from the store (after a restart)."""
@@ -177,14 +225,13 @@ class Monitor:
 async def _apply(
     session: AsyncSession,
     *,
-    report: Report,
+    batch: list[Report],
     policy: AlertPolicy,
-    now: datetime,
     fence: Fence | None = None,
-) -> Applied:
+) -> list[Applied]:
     if fence is not None:
         await fence(session)
-    applied = await apply_report(session, report, policy, now=now)
+    applied = await apply_reports(session, [(r, r.at or r.finished_at) for r in batch], policy)
     if fence is not None:
         # Again just before the commit: a leader paused mid-way must not commit stale news.
         await fence(session)

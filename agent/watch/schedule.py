@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -53,6 +54,9 @@ class Schedule:
         self.lateness_s: deque[float] = deque(maxlen=LATENESS_KEPT)
         self._starts: dict[str, datetime] = {}
         self.running = False
+        self.skipped = 0
+        """Runs of checks that did not happen: the previous run was still going, or the
+        loop was too late by more than the grace time (start delays leave them out)."""
 
     def start(self) -> None:
         """Add the jobs and start (inside the running event loop)."""
@@ -80,6 +84,7 @@ class Schedule:
                 max_instances=1,
                 coalesce=True,
             )
+        self.scheduler.add_listener(self._skip, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         self.scheduler.start()
         self.running = True
         log.info("schedule started: %d job(s)", len(self.jobs))
@@ -93,12 +98,13 @@ class Schedule:
             self.scheduler = AsyncIOScheduler(timezone=UTC)
 
     def figures(self) -> dict[str, float]:
-        """Start delays so far: count, p50 and p99 in seconds."""
+        """Start delays so far: count, p50 and p99 in seconds; runs skipped."""
         values = sorted(self.lateness_s)
         if not values:
-            return {"runs": 0}
+            return {"runs": 0, "runs_skipped": self.skipped}
         return {
             "runs": len(values),
+            "runs_skipped": self.skipped,
             "start_late_p50_s": _quantile(values, 0.5),
             "start_late_p99_s": _quantile(values, 0.99),
             "start_late_max_s": values[-1],
@@ -111,6 +117,10 @@ class Schedule:
         except Exception:
             # The boundary of a scheduled job: the next run must still happen.
             log.exception("scheduled job %s failed", job.id)
+
+    def _skip(self, event: JobEvent) -> None:
+        if event.job_id.startswith("check:"):
+            self.skipped += 1
 
     async def _chore(self, chore: Housekeeping) -> None:
         try:

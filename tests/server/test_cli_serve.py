@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -14,51 +13,21 @@ import pytest
 
 from tests.server.harness import write_config
 from tests.support.response_url_sink import ResponseUrlSink
-from tests.support.slack_standin import BOT_TOKEN, SIGNING_SECRET, SlackStandIn, sign
+from tests.support.serve_process import slack_env, spawn_serve, start_serve
+from tests.support.slack_standin import SlackStandIn, sign
 from tests.support.slack_standin import slash_command_form as form
-
-
-async def start(
-    config: Path, env: dict[str, str], *extra: str
-) -> tuple[asyncio.subprocess.Process, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "prodguardian.cli",
-        "serve",
-        "-c",
-        str(config),
-        "--port",
-        "0",
-        *extra,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    lines = []
-    while True:
-        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
-        lines.append(line)
-        if not line:
-            raise AssertionError("serve exited: " + "".join(lines))
-        if "listening on " in line:
-            return process, line.split("listening on ", 1)[1].split()[0].rstrip(",")
 
 
 @pytest.fixture
 async def env(standin: SlackStandIn) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": standin.url,
-    }
+    return slack_env(standin)
 
 
 async def test_serve_answers_a_signed_command_and_stops_on_sigterm(
     tmp_path: Path, target: str, env: dict[str, str], sink: ResponseUrlSink
 ) -> None:
-    process, url = await start(write_config(tmp_path, target), env)
+    serving = await start_serve(write_config(tmp_path, target), env)
+    process, url = serving.process, serving.url
     try:
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{url}/healthz") as resp:
@@ -84,17 +53,11 @@ async def test_serve_answers_a_signed_command_and_stops_on_sigterm(
 async def test_serve_without_secrets_says_which_variables_to_set(
     tmp_path: Path, target: str
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "prodguardian.cli",
-        "serve",
-        "-c",
-        str(write_config(tmp_path, target)),
+    process = await spawn_serve(
+        write_config(tmp_path, target),
         "--port",
         "0",
         env={k: v for k, v in os.environ.items() if not k.startswith("SLACK_")},
-        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 3
@@ -106,17 +69,7 @@ async def test_serve_without_secrets_says_which_variables_to_set(
 async def test_serve_with_a_bad_config_exits_3(tmp_path: Path, env: dict[str, str]) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("slack: {bot_token: xoxb-1}\nchecks: [{name: a, kind: http, url: x}]\n")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "prodguardian.cli",
-        "serve",
-        "-c",
-        str(config),
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn_serve(config, env={**os.environ, **env})
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 3
     assert "set the environment variable SLACK_BOT_TOKEN instead" in err.decode()
