@@ -136,7 +136,7 @@ class FollowUpRunner:
         row: FollowUpRow,
         now: datetime,
         limit: asyncio.Semaphore,
-        recorder: GroupCommit[_Ran],
+        recorder: GroupCommit[_Ran, None],
     ) -> None:
         spec = PlannedFollowUp.model_validate_json(row.spec or "{}")
         if row.expires_at is not None and now >= row.expires_at:
@@ -185,7 +185,7 @@ class FollowUpRunner:
         (run,) = await run_checks([check], log_sources=self.loaded.log_sources, now=now)
         return log_count_verdict(run, expectation)
 
-    async def _record_all(self, session: AsyncSession, ran: Sequence[_Ran]) -> None:
+    async def _record_all(self, session: AsyncSession, ran: Sequence[_Ran]) -> list[None]:
         # One read for all the rows; _record then finds each in the session's identity map
         # (which holds them weakly: ``loaded`` keeps them there).
         rows = await session.scalars(
@@ -197,6 +197,7 @@ class FollowUpRunner:
                 session, item=one.item, spec=one.spec, verdict=one.verdict, now=one.now
             )
         del loaded
+        return [None] * len(ran)
 
     async def _record(
         self,

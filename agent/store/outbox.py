@@ -128,14 +128,20 @@ def _skip_superseded(queue: list[OutboxRow]) -> OutboxRow | None:
     return None
 
 
-async def mark_sending(session: AsyncSession, message_id: int, *, term: int | None) -> bool:
-    """Claim a row for a send; False if it is no longer unsent (another sender took it)."""
-    result = await session.execute(
+async def mark_sending(
+    session: AsyncSession, message_ids: Sequence[int], *, term: int | None
+) -> set[int]:
+    """Claim rows for their sends; those still unsent (another sender took the others)."""
+    if not message_ids:
+        return set()
+    claimed = await session.scalars(
         update(OutboxRow)
-        .where(OutboxRow.id == message_id, OutboxRow.state.in_(UNSENT))
+        .where(OutboxRow.id.in_(list(message_ids)), OutboxRow.state.in_(UNSENT))
         .values(state="sending", attempts=OutboxRow.attempts + 1, term=term)
+        .returning(OutboxRow.id)
+        .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return set(claimed.all())
 
 
 async def mark_sent(

@@ -17,12 +17,15 @@ from prodguardian.store.schema import FollowUpRow
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-async def add_reminders(session: AsyncSession, texts: Sequence[str]) -> None:
+async def add_reminders(session: AsyncSession, texts: Sequence[str]) -> list[int]:
+    rows = []
     for text in texts:
         if not text:
             raise ValueError("an empty reminder")
-        session.add(FollowUpRow(text=text, kind="remind", created_at=NOW, state="open", runs=0))
+        rows.append(FollowUpRow(text=text, kind="remind", created_at=NOW, state="open", runs=0))
+    session.add_all(rows)
     await session.flush()
+    return [row.id for row in rows]
 
 
 async def stored(database: Database) -> list[str]:
@@ -35,9 +38,10 @@ async def stored(database: Database) -> list[str]:
 async def test_concurrent_writes_share_units_and_all_land(database: Database) -> None:
     group = GroupCommit(database, add_reminders, what="add reminders")
 
-    await asyncio.gather(*(group.write(f"r{i}") for i in range(200)))
+    ids = await asyncio.gather(*(group.write(f"r{i}") for i in range(200)))
 
     assert sorted(await stored(database)) == sorted(f"r{i}" for i in range(200))
+    assert len(set(ids)) == 200
     assert group.units < 200
 
 
@@ -48,7 +52,7 @@ async def test_a_bad_entry_fails_alone(database: Database) -> None:
         *(group.write(text) for text in ["a", "b", "", "c"]), return_exceptions=True
     )
 
-    assert [type(r).__name__ for r in results] == ["NoneType", "NoneType", "ValueError", "NoneType"]
+    assert [type(r).__name__ for r in results] == ["int", "int", "ValueError", "int"]
     assert sorted(await stored(database)) == ["a", "b", "c"]
 
 
