@@ -30,12 +30,12 @@ import statistics
 import sys
 import tempfile
 import time
+from asyncio.subprocess import Process
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,7 @@ from prodguardian.status import Status
 from prodguardian.store.database import Database
 from prodguardian.store.migrate import upgrade
 from prodguardian.store.schema import OutboxRow
+from tests.support.serve_process import start_serve, wait_ready
 from tests.support.slack_standin import BOT_TOKEN, SIGNING_SECRET, SlackStandIn
 
 ITEMS = 10_000
@@ -60,11 +61,9 @@ DOWN_ITEMS = 1_000
 DOWN_SPREAD_S = 2.0
 BATCH = 1_000
 CHANNEL = "C0BENCH"
-START_TIMEOUT_S = 60.0
 DELIVERY_TIMEOUT_S = 180.0
 ITEM_ID = re.compile(r"\bF-(\d+)\b")
 
-_DRAINS: set[asyncio.Task[None]] = set()
 _PROBES = [0]
 
 
@@ -110,62 +109,6 @@ checks:
         encoding="utf-8",
     )
     return path
-
-
-async def start_serve(
-    config: Path, slack: SlackStandIn, log: Path
-) -> tuple[asyncio.subprocess.Process, str]:
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.url,
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "prodguardian.cli",
-        "serve",
-        "-c",
-        str(config),
-        "--port",
-        "0",
-        "--log-level",
-        "warning",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        line = (await asyncio.wait_for(process.stderr.readline(), START_TIMEOUT_S)).decode()
-        if not line:
-            break
-        if "listening on " in line:
-            url = line.split("listening on ", 1)[1].split()[0].rstrip(",")
-            _DRAINS.add(asyncio.create_task(drain(process.stderr, log)))
-            print(f"serve pid {process.pid} at {url}", file=sys.stderr)
-            return process, url
-    raise RuntimeError(f"prodguardian serve did not start; see {log}")
-
-
-async def drain(stream: asyncio.StreamReader, log: Path) -> None:
-    with log.open("ab") as out:
-        while line := await stream.readline():
-            out.write(line)
-
-
-async def wait_ready(url: str) -> None:
-    """Until ``/readyz`` says the store is migrated and Slack accepted the token."""
-    async with aiohttp.ClientSession() as http:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            async with http.get(f"{url}/readyz") as resp:
-                if resp.status == 200:
-                    return
-            await asyncio.sleep(0.1)
-    raise RuntimeError("prodguardian serve did not get ready")
 
 
 def specs(count: int, *, spread_s: float, first: int) -> list[PlannedFollowUp]:
@@ -292,10 +235,23 @@ async def main() -> dict[str, float | int]:
             await target_runner.cleanup()
 
 
+async def serve(config: Path, slack: SlackStandIn, log: Path) -> tuple[Process, str]:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.url,
+    }
+    process, url = await start_serve(
+        config, env, "--log-level", "warning", stdout=asyncio.subprocess.DEVNULL, stderr_to=log
+    )
+    print(f"serve pid {process.pid} at {url}", file=sys.stderr)
+    return process, url
+
+
 async def measure(
     config: Path, database: Database, slack: SlackStandIn, log: Path
 ) -> dict[str, float | int]:
-    process, url = await start_serve(config, slack, log)
+    process, url = await serve(config, slack, log)
     try:
         await wait_ready(url)
         inserting = Clocks.now()
@@ -321,7 +277,7 @@ async def measure(
     down = await insert(database, planned, fixed_at=datetime.now(UTC))
     await asyncio.sleep(DOWN_SPREAD_S + 0.5)
     spawned = time.monotonic()
-    process, url = await start_serve(config, slack, log)
+    process, url = await serve(config, slack, log)
     try:
         listening_s = time.monotonic() - spawned
         recovered = await wait_for_items(slack, set(down), DELIVERY_TIMEOUT_S)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import statistics
 import sys
@@ -32,6 +31,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.response_url_sink import ResponseUrlSink
+from tests.support.serve_process import start_serve
 from tests.support.slack_standin import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -43,11 +43,6 @@ from tests.support.slack_standin import (
 COMMANDS = 200
 CONCURRENCY = 50
 CHECK_DELAY_S = 1.0
-START_TIMEOUT_S = 60.0
-
-#: Readers of the server's stderr (kept referenced so they run to the end).
-_DRAINS: set[asyncio.Task[None]] = set()
-
 
 #: Probes the target received: 3 per run, so this shows how many runs the commands shared.
 _PROBES = [0]
@@ -79,50 +74,20 @@ def write_config(directory: Path, target: str) -> Path:
     return path
 
 
-async def start_serve(config: Path, slack: SlackStandIn) -> tuple[asyncio.subprocess.Process, str]:
+async def start(config: Path, slack: SlackStandIn) -> tuple[asyncio.subprocess.Process, str]:
     env = {
-        **os.environ,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.url,
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "prodguardian.cli",
-        "serve",
-        "-c",
-        str(config),
-        "--port",
-        "0",
-        "--log-level",
-        "warning",
-        env=env,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        line = (await asyncio.wait_for(process.stderr.readline(), START_TIMEOUT_S)).decode()
-        if not line:
-            break
-        if "listening on " in line:
-            url = line.split("listening on ", 1)[1].split()[0].rstrip(",")
-            _DRAINS.add(asyncio.create_task(drain(process.stderr)))
-            return process, url
-    raise RuntimeError("prodguardian serve did not start")
-
-
-async def drain(stream: asyncio.StreamReader) -> None:
-    while await stream.readline():
-        pass
+    return await start_serve(config, env, "--log-level", "warning", stdout=None)
 
 
 async def main() -> dict[str, float | int]:
     target_runner, target = await slow_target()
     async with SlackStandIn() as slack, ResponseUrlSink() as sink:
         with tempfile.TemporaryDirectory() as tmp:
-            process, url = await start_serve(write_config(Path(tmp), target), slack)
+            process, url = await start(write_config(Path(tmp), target), slack)
             try:
                 return await measure(url, sink)
             finally:

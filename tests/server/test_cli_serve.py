@@ -14,36 +14,9 @@ import pytest
 
 from tests.server.harness import write_config
 from tests.support.response_url_sink import ResponseUrlSink
+from tests.support.serve_process import start_serve as start
 from tests.support.slack_standin import BOT_TOKEN, SIGNING_SECRET, SlackStandIn, sign
 from tests.support.slack_standin import slash_command_form as form
-
-
-async def start(
-    config: Path, env: dict[str, str], *extra: str
-) -> tuple[asyncio.subprocess.Process, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "prodguardian.cli",
-        "serve",
-        "-c",
-        str(config),
-        "--port",
-        "0",
-        *extra,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    lines = []
-    while True:
-        line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
-        lines.append(line)
-        if not line:
-            raise AssertionError("serve exited: " + "".join(lines))
-        if "listening on " in line:
-            return process, line.split("listening on ", 1)[1].split()[0].rstrip(",")
 
 
 @pytest.fixture
