@@ -205,6 +205,23 @@ async def enqueued_at(database: Database) -> dict[int, datetime]:
     return await database.run(read, what="read the outbox")
 
 
+def print_lateness_by_second(
+    due: dict[int, datetime], arrived: dict[int, float], clocks: Clocks
+) -> None:
+    """On stderr: the worst lateness of the items due in each 5 s of the minute."""
+    first = min(due.values())
+    worst: dict[int, float] = {}
+    for item, at in due.items():
+        if item in arrived:
+            slot = int((at - first).total_seconds() // 5) * 5
+            worst[slot] = max(worst.get(slot, 0.0), arrived[item] - clocks.monotonic(at))
+    print(
+        "worst lateness by due second: "
+        + " ".join(f"{slot}s:{late:.1f}" for slot, late in sorted(worst.items())),
+        file=sys.stderr,
+    )
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -241,9 +258,10 @@ async def serve(config: Path, slack: SlackStandIn, log: Path) -> tuple[Process, 
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.url,
     }
-    process, url = await start_serve(
-        config, env, "--log-level", "warning", stdout=asyncio.subprocess.DEVNULL, stderr_to=log
-    )
+    with log.open("ab") as out:
+        process, url = await start_serve(
+            config, env, "--log-level", "warning", stdout=out, stderr_to=log
+        )
     print(f"serve pid {process.pid} at {url}", file=sys.stderr)
     return process, url
 
@@ -267,6 +285,7 @@ async def measure(
         # Split the lateness: due → in the outbox (the runner), in the outbox → at Slack (sender).
         ran = [(written[i] - d).total_seconds() for i, d in due.items() if i in written]
         sent = [arrived[i] - inserting.monotonic(written[i]) for i in due if i in written]
+        print_lateness_by_second(due, arrived, inserting)
         rss_mb = peak_rss_mb(process.pid)
     finally:
         process.send_signal(signal.SIGKILL)
@@ -287,6 +306,7 @@ async def measure(
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 30)
 
+    logged = await asyncio.to_thread(log.read_text, encoding="utf-8", errors="replace")
     messages = posted(slack)
     counts = Counter(item for item, _, _ in messages)
     expected = set(due) | set(down)
@@ -311,6 +331,7 @@ async def measure(
         "restart_recover_s": round(recovered - spawned, 2)
         if recovered is not None
         else float("nan"),
+        "store_retries": logged.count("retrying in"),
         "duplicates": sum(1 for n in counts.values() if n > 1),
         "rss_mb": round(rss_mb, 1),
     }

@@ -32,6 +32,7 @@ from prodguardian.runner import run_checks
 from prodguardian.slack.blocks import SlackMessage
 from prodguardian.slack.runs import ReportRuns
 from prodguardian.status import Status
+from prodguardian.store import outbox
 from prodguardian.store.database import Database, StoreUnavailableError
 from prodguardian.store.followup_items import followup_id
 from prodguardian.store.group_commit import GroupCommit
@@ -245,7 +246,8 @@ class FollowUpRunner:
             return
         group, parent = await _thread_of(session, row)
         action = "reply" if parent is not None else "post"
-        await enqueue(
+        # Added, not flushed: the messages of a batch of verdicts are inserted together.
+        outbox.add(
             session,
             OutgoingMessage(
                 group=group,

@@ -68,6 +68,15 @@ class SentRef:
 
 async def enqueue(session: AsyncSession, message: OutgoingMessage, *, now: datetime) -> int:
     """Write ``message`` (in the caller's transaction); its row id."""
+    row = add(session, message, now=now)
+    await session.flush()
+    return row.id
+
+
+def add(session: AsyncSession, message: OutgoingMessage, *, now: datetime) -> OutboxRow:
+    """Add ``message`` to the caller's transaction without writing it yet: rows added this way
+    are inserted together (in the order they were added) when the unit of work flushes or
+    commits, and get their ids then."""
     row = OutboxRow(
         key=uuid.uuid4().hex,
         group_key=message.group,
@@ -81,8 +90,7 @@ async def enqueue(session: AsyncSession, message: OutgoingMessage, *, now: datet
         created_at=now,
     )
     session.add(row)
-    await session.flush()
-    return row.id
+    return row
 
 
 async def due_messages(
@@ -144,14 +152,32 @@ async def mark_sending(
     return set(claimed.all())
 
 
-async def mark_sent(
-    session: AsyncSession, message_id: int, sent: SentRef, *, now: datetime
-) -> None:
-    """Record Slack's answer for a row."""
+@dataclass(frozen=True)
+class Delivered:
+    """A row's message reached Slack: where, and when."""
+
+    id: int
+    ref: SentRef
+    at: datetime
+
+
+async def mark_sent(session: AsyncSession, delivered: Sequence[Delivered]) -> None:
+    """Record Slack's answers for rows (one statement for all)."""
+    if not delivered:
+        return
     await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == message_id)
-        .values(state="sent", ts=sent.ts, sent_channel=sent.channel, sent_at=now, last_error=None)
+        update(OutboxRow),
+        [
+            {
+                "id": one.id,
+                "state": "sent",
+                "ts": one.ref.ts,
+                "sent_channel": one.ref.channel,
+                "sent_at": one.at,
+                "last_error": None,
+            }
+            for one in delivered
+        ],
     )
 
 

@@ -124,7 +124,7 @@ class OutboxSender:
         return True
 
     async def _mark_sent(self, message: QueuedMessage, sent: SentRef) -> None:
-        await self._marks.write((message.id, sent, self.clock()))
+        await self._marks.write(outbox.Delivered(message.id, sent, self.clock()))
 
     async def _failed(self, message: QueuedMessage, exc: DeliveryFailedError) -> None:
         delay = (
@@ -161,9 +161,6 @@ async def _claim(session: AsyncSession, rows: Sequence[tuple[int, int | None]]) 
     return [row in claimed for row, _ in rows]
 
 
-async def _mark_sent(
-    session: AsyncSession, rows: Sequence[tuple[int, SentRef, datetime]]
-) -> list[None]:
-    for row, sent, now in rows:
-        await outbox.mark_sent(session, row, sent, now=now)
+async def _mark_sent(session: AsyncSession, rows: Sequence[outbox.Delivered]) -> list[None]:
+    await outbox.mark_sent(session, rows)
     return [None] * len(rows)

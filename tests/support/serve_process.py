@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 
@@ -22,7 +23,7 @@ async def start_serve(
     config: Path,
     env: dict[str, str],
     *extra: str,
-    stdout: int | None = asyncio.subprocess.PIPE,
+    stdout: int | IO[bytes] | None = asyncio.subprocess.PIPE,
     stderr_to: Path | None = None,
 ) -> tuple[asyncio.subprocess.Process, str]:
     """Start ``serve`` with ``env`` added to the environment; the process and its base URL.
