@@ -2,11 +2,13 @@
 
 Contract (what survives a crash, what may run twice):
 
-* An item is *claimed* (``claimed_at`` set, with the leadership term) in its own committed unit
-  of work before it runs; a claim older than :data:`CLAIM_LEASE` is taken to be from a process
-  that died, and the item may run again. So an item due while ProdGuardian was stopped runs
-  once at start-up, and one interrupted mid-run runs again after the lease.
-* Its verdict, its next time and the message that tells it are written in one unit of work.
+* An item is *claimed* (``claimed_at`` set, with the leadership term) in a committed unit of
+  work before it runs (the items due at one moment are claimed together); a claim older than
+  :data:`CLAIM_LEASE` is taken to be from a process that died, and the item may run again.
+  So an item due while ProdGuardian was stopped runs once at start-up, and one interrupted
+  mid-run runs again after the lease.
+* Its verdict, its next time and the message that tells it are written in one unit of work
+  (shared with other items' verdicts when they finish together; never split).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from prodguardian.config.models import FollowUpsConfig
@@ -100,37 +102,53 @@ async def due_ids(session: AsyncSession, *, now: datetime, limit: int = 500) -> 
     """Open items whose time has come and that nobody holds, soonest first."""
     rows = await session.scalars(
         select(FollowUpRow.id)
-        .where(
-            FollowUpRow.state == OPEN,
-            FollowUpRow.next_at.is_not(None),
-            FollowUpRow.next_at <= now,
-            or_(FollowUpRow.claimed_at.is_(None), FollowUpRow.claimed_at < now - CLAIM_LEASE),
-        )
+        .where(FollowUpRow.next_at.is_not(None), *_claimable(now))
         .order_by(FollowUpRow.next_at, FollowUpRow.id)
         .limit(limit)
     )
     return list(rows.all())
 
 
-async def claim(
-    session: AsyncSession, item_id: int, *, now: datetime, term: int | None
-) -> FollowUpRow | None:
-    """Take the item for a run; None if it is no longer due or someone else holds it."""
-    result = await session.execute(
+async def claim_due(
+    session: AsyncSession, *, now: datetime, term: int | None, limit: int = 500
+) -> list[FollowUpRow]:
+    """Take the items due now that nobody holds, soonest first, in one statement.
+
+    The update re-checks what :func:`due_ids` read, so an item another process claimed in
+    between is not taken twice.
+    """
+    wanted = await due_ids(session, now=now, limit=limit)
+    if not wanted:
+        return []
+    claimed = await session.scalars(
         update(FollowUpRow)
         .where(
-            FollowUpRow.id == item_id,
-            FollowUpRow.state == OPEN,
-            FollowUpRow.next_at <= now,
-            or_(FollowUpRow.claimed_at.is_(None), FollowUpRow.claimed_at < now - CLAIM_LEASE),
+            FollowUpRow.id.in_(wanted),
+            *_claimable(now),
             # A leader that was paused past a takeover claims nothing (several replicas).
             term_is_current(term),
         )
         .values(claimed_at=now, term=term)
+        .returning(FollowUpRow.id)
+        .execution_options(synchronize_session=False)
     )
-    if not getattr(result, "rowcount", 0):
-        return None
-    return await session.get(FollowUpRow, item_id)
+    ids = list(claimed.all())
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(FollowUpRow)
+        .where(FollowUpRow.id.in_(ids))
+        .order_by(FollowUpRow.next_at, FollowUpRow.id)
+    )
+    return list(rows.all())
+
+
+def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        FollowUpRow.state == OPEN,
+        FollowUpRow.next_at <= now,
+        or_(FollowUpRow.claimed_at.is_(None), FollowUpRow.claimed_at < now - CLAIM_LEASE),
+    )
 
 
 async def has_open(session: AsyncSession, *, source: str) -> bool:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from prodguardian.checks.log_count import LogCountCheck, LogCountParams
@@ -30,8 +32,10 @@ from prodguardian.runner import run_checks
 from prodguardian.slack.blocks import SlackMessage
 from prodguardian.slack.runs import ReportRuns
 from prodguardian.status import Status
+from prodguardian.store import outbox
 from prodguardian.store.database import Database, StoreUnavailableError
 from prodguardian.store.followup_items import followup_id
+from prodguardian.store.group_commit import GroupCommit
 from prodguardian.store.outbox import OutgoingMessage, enqueue
 from prodguardian.store.schema import DeployMarkRow, FollowUpRow, IncidentRow
 
@@ -46,6 +50,16 @@ def _real_clock() -> datetime:
 
 #: How long a verification may take.
 VERIFY_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Ran:
+    """An item's run, to record."""
+
+    item: int
+    spec: PlannedFollowUp
+    verdict: Verdict
+    now: datetime
 
 
 class FollowUpRunner:
@@ -76,24 +90,36 @@ class FollowUpRunner:
         self.ran = 0
 
     async def run_due(self) -> int:
-        """Run every item due now (in due order); how many ran."""
+        """Run every item due now (in due order); how many ran.
+
+        The items due at one moment are claimed in one unit of work; their verdicts are
+        recorded as they come in, those that finish together in one unit (see
+        :class:`~prodguardian.store.group_commit.GroupCommit`).
+        """
         ran = 0
         limit = asyncio.Semaphore(self.concurrency)
-
-        async def one(item: int) -> bool:
-            async with limit:
-                return await self._run(item)
-
+        recorder = GroupCommit(self.database, self._record_all, what="record follow-ups")
         while True:
-            due = await self.database.run(
-                partial(store.due_ids, now=self.clock()), what="read due follow-ups"
+            now = self.clock()
+            rows = await self.database.run(
+                partial(store.claim_due, now=now, term=self.term()), what="claim due follow-ups"
             )
-            if not due:
+            if not rows:
                 return ran
-            done = sum(await asyncio.gather(*(one(i) for i in due)))
-            ran += done
-            if not done:
-                return ran
+            outcomes = await asyncio.gather(
+                *(self._run(row, now, limit, recorder) for row in rows), return_exceptions=True
+            )
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    # Still claimed: it runs again once the claim's lease is over.
+                    log.error(
+                        "follow-up %s could not be recorded: %s: %s",
+                        followup_id(row.id),
+                        type(outcome).__name__,
+                        outcome,
+                    )
+                else:
+                    ran += 1
 
     async def run_forever(self, every_s: float = 1.0) -> None:
         while True:
@@ -106,28 +132,25 @@ class FollowUpRunner:
                     log.exception("the follow-up runner failed; retrying")
             await asyncio.sleep(every_s)
 
-    async def _run(self, item: int) -> bool:
-        now = self.clock()
-        row = await self.database.run(
-            partial(store.claim, item_id=item, now=now, term=self.term()), what="claim a follow-up"
-        )
-        if row is None:
-            return False
+    async def _run(
+        self,
+        row: FollowUpRow,
+        now: datetime,
+        limit: asyncio.Semaphore,
+        recorder: GroupCommit[_Ran, None],
+    ) -> None:
         spec = PlannedFollowUp.model_validate_json(row.spec or "{}")
         if row.expires_at is not None and now >= row.expires_at:
             verdict = Verdict(Outcome.EXPIRED, f"open since {row.due_at:%Y-%m-%d %H:%M} UTC")
         elif spec.verify is None:
             verdict = Verdict(Outcome.REMINDED, "")
         else:
-            verdict = await self._verify(spec.verify, now)
-        await self.database.run(
-            partial(self._record, item=item, spec=spec, verdict=verdict, now=now),
-            what="record a follow-up",
-        )
+            async with limit:
+                verdict = await self._verify(spec.verify, now)
+        await recorder.write(_Ran(item=row.id, spec=spec, verdict=verdict, now=now))
         self.ran += 1
         self.on_messages()
-        log.info("follow-up %s: %s %s", followup_id(item), verdict.outcome.value, verdict.detail)
-        return True
+        log.info("follow-up %s: %s %s", followup_id(row.id), verdict.outcome.value, verdict.detail)
 
     async def _verify(self, verify: Verification, now: datetime) -> Verdict:
         try:
@@ -162,6 +185,20 @@ class FollowUpRunner:
         )
         (run,) = await run_checks([check], log_sources=self.loaded.log_sources, now=now)
         return log_count_verdict(run, expectation)
+
+    async def _record_all(self, session: AsyncSession, ran: Sequence[_Ran]) -> list[None]:
+        # One read for all the rows; _record then finds each in the session's identity map
+        # (which holds them weakly: ``loaded`` keeps them there).
+        rows = await session.scalars(
+            select(FollowUpRow).where(FollowUpRow.id.in_([r.item for r in ran]))
+        )
+        loaded = rows.all()
+        for one in ran:
+            await self._record(
+                session, item=one.item, spec=one.spec, verdict=one.verdict, now=one.now
+            )
+        del loaded
+        return [None] * len(ran)
 
     async def _record(
         self,
@@ -209,7 +246,8 @@ class FollowUpRunner:
             return
         group, parent = await _thread_of(session, row)
         action = "reply" if parent is not None else "post"
-        await enqueue(
+        # Added, not flushed: the messages of a batch of verdicts are inserted together.
+        outbox.add(
             session,
             OutgoingMessage(
                 group=group,

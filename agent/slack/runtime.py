@@ -106,6 +106,9 @@ class SlackRuntime:
 
     async def start(self) -> None:
         """Check the token in the background; in Socket Mode, connect (or fail clearly)."""
+        # The Web API calls share the kept session (and its connections): without one the
+        # client opens a session and a connection per call.
+        self.client.session = self.session()
         self.token.start()
         if self.socket_mode:
             await self.preflight()
@@ -116,7 +119,8 @@ class SlackRuntime:
             log.info("connected to Slack in Socket Mode")
 
     def session(self) -> aiohttp.ClientSession:
-        """The shared aiohttp session (response_url posts), opened on first use."""
+        """The shared aiohttp session (response_url posts, and the Web API once started),
+        opened on first use."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=100, ttl_dns_cache=300),

@@ -69,6 +69,15 @@ class SentRef:
 
 async def enqueue(session: AsyncSession, message: OutgoingMessage, *, now: datetime) -> int:
     """Write ``message`` (in the caller's transaction); its row id."""
+    row = add(session, message, now=now)
+    await session.flush()
+    return row.id
+
+
+def add(session: AsyncSession, message: OutgoingMessage, *, now: datetime) -> OutboxRow:
+    """Add ``message`` to the caller's transaction without writing it yet: rows added this way
+    are inserted together (in the order they were added) when the unit of work flushes or
+    commits, and get their ids then."""
     row = OutboxRow(
         key=uuid.uuid4().hex,
         group_key=message.group,
@@ -82,8 +91,7 @@ async def enqueue(session: AsyncSession, message: OutgoingMessage, *, now: datet
         created_at=now,
     )
     session.add(row)
-    await session.flush()
-    return row.id
+    return row
 
 
 async def due_messages(
@@ -129,25 +137,54 @@ def _skip_superseded(queue: list[OutboxRow]) -> OutboxRow | None:
     return None
 
 
-async def mark_sending(session: AsyncSession, message_id: int, *, term: int | None) -> bool:
-    """Claim a row for a send; False if it is no longer unsent (another sender took it) or
-    ``term`` is no longer the current leadership term (a leader that woke up too late)."""
-    result = await session.execute(
+async def mark_sending(
+    session: AsyncSession, message_ids: Sequence[int], *, term: int | None
+) -> set[int]:
+    """Claim rows for their sends; those still unsent (another sender took the others). None
+    is claimed once ``term`` is no longer the current leadership term (a leader that woke up
+    too late)."""
+    if not message_ids:
+        return set()
+    claimed = await session.scalars(
         update(OutboxRow)
-        .where(OutboxRow.id == message_id, OutboxRow.state.in_(UNSENT), term_is_current(term))
+        .where(
+            OutboxRow.id.in_(list(message_ids)),
+            OutboxRow.state.in_(UNSENT),
+            term_is_current(term),
+        )
         .values(state="sending", attempts=OutboxRow.attempts + 1, term=term)
+        .returning(OutboxRow.id)
+        .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return set(claimed.all())
 
 
-async def mark_sent(
-    session: AsyncSession, message_id: int, sent: SentRef, *, now: datetime
-) -> None:
-    """Record Slack's answer for a row."""
+@dataclass(frozen=True)
+class Delivered:
+    """A row's message reached Slack: where, and when."""
+
+    id: int
+    ref: SentRef
+    at: datetime
+
+
+async def mark_sent(session: AsyncSession, delivered: Sequence[Delivered]) -> None:
+    """Record Slack's answers for rows (one statement for all)."""
+    if not delivered:
+        return
     await session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.id == message_id)
-        .values(state="sent", ts=sent.ts, sent_channel=sent.channel, sent_at=now, last_error=None)
+        update(OutboxRow),
+        [
+            {
+                "id": one.id,
+                "state": "sent",
+                "ts": one.ref.ts,
+                "sent_channel": one.ref.channel,
+                "sent_at": one.at,
+                "last_error": None,
+            }
+            for one in delivered
+        ],
     )
 
 

@@ -1,7 +1,9 @@
 """The outbox sender: delivers what the store holds, in order per incident, once.
 
 It never renders: rows carry their rendered payload. A row whose send may have got through
-(a crash, a timeout) is looked up in Slack before it is sent again. While the store or Slack
+(a crash, a timeout) is looked up in Slack before it is sent again. Each row is committed
+``sending`` before its send and ``sent`` after it; the rows of concurrent sends share those
+units of work (:class:`~prodguardian.store.group_commit.GroupCommit`). While the store or Slack
 is away it waits and retries with backoff; nothing is dropped.
 """
 
@@ -10,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from prodguardian.store import outbox
 from prodguardian.store.database import Database, StoreUnavailableError
+from prodguardian.store.group_commit import GroupCommit
 from prodguardian.store.outbox import QueuedMessage, SentRef
 from prodguardian.watch.transports import DeliveryFailedError, Transport
 
@@ -37,7 +42,7 @@ class OutboxSender:
         clock: Clock = lambda: datetime.now(UTC),
         term: Callable[[], int | None] = lambda: None,
         may_send: Callable[[], bool] = lambda: True,
-        concurrency: int = 4,
+        concurrency: int = 16,
         idle_s: float = 1.0,
     ) -> None:
         self.database = database
@@ -49,6 +54,8 @@ class OutboxSender:
         self.idle_s = idle_s
         self.wake = asyncio.Event()
         self.sent = 0
+        self._claims = GroupCommit(database, _claim, what="claim outbox rows")
+        self._marks = GroupCommit(database, _mark_sent, what="mark messages sent")
 
     async def deliver_due(self) -> int:
         """One pass: send the next due message of every group; how many were sent."""
@@ -108,10 +115,7 @@ class OutboxSender:
                 return True
         if not self.may_send():
             return False
-        term = self.term()
-        claimed = await self.database.run(
-            lambda s: outbox.mark_sending(s, message.id, term=term), what="claim an outbox row"
-        )
+        claimed = await self._claims.write((message.id, self.term()))
         if not claimed:
             return False
         if not self.may_send():
@@ -128,10 +132,7 @@ class OutboxSender:
         return True
 
     async def _mark_sent(self, message: QueuedMessage, sent: SentRef) -> None:
-        now = self.clock()
-        await self.database.run(
-            lambda s: outbox.mark_sent(s, message.id, sent, now=now), what="mark a message sent"
-        )
+        await self._marks.write(outbox.Delivered(message.id, sent, self.clock()))
 
     async def _failed(self, message: QueuedMessage, exc: DeliveryFailedError) -> None:
         delay = (
@@ -157,3 +158,17 @@ class OutboxSender:
             ),
             what="record a failed send",
         )
+
+
+async def _claim(session: AsyncSession, rows: Sequence[tuple[int, int | None]]) -> list[bool]:
+    """Mark rows ``sending`` (by term, usually one); whether each was still unsent."""
+    claimed: set[int] = set()
+    for term in dict.fromkeys(term for _, term in rows):
+        ids = [row for row, row_term in rows if row_term == term]
+        claimed |= await outbox.mark_sending(session, ids, term=term)
+    return [row in claimed for row, _ in rows]
+
+
+async def _mark_sent(session: AsyncSession, rows: Sequence[outbox.Delivered]) -> list[None]:
+    await outbox.mark_sent(session, rows)
+    return [None] * len(rows)

@@ -9,7 +9,6 @@ from prodguardian.deploy import ActiveDeploy, DeploySource
 from prodguardian.store.database import Database
 from prodguardian.store.deploy_marks import StoreDeployMarks
 
-
 CONFIG = Config.model_validate({"checks": [{"name": "api", "kind": "http"}]})
 
 

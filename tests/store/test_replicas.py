@@ -22,10 +22,10 @@ async def test_terms_grow_and_only_the_current_one_may_claim(database: Database)
     second = await database.run(lambda s: replicas.take_term(s, replica_id="b", now=NOW))
     assert second == first + 1
 
-    stale = await database.run(lambda s: outbox.mark_sending(s, row, term=first))
-    assert stale is False, "a leader whose term is over must not claim"
-    claimed = await database.run(lambda s: outbox.mark_sending(s, row, term=second))
-    assert claimed is True
+    stale = await database.run(lambda s: outbox.mark_sending(s, [row], term=first))
+    assert stale == set(), "a leader whose term is over must not claim"
+    claimed = await database.run(lambda s: outbox.mark_sending(s, [row], term=second))
+    assert claimed == {row}
     current = await database.run(replicas.current_term)
     assert current is not None
     assert (current.term, current.replica_id) == (second, "b")
@@ -37,7 +37,7 @@ async def test_a_claim_without_a_term_is_a_single_instance_and_is_not_fenced(
     await database.run(lambda s: replicas.take_term(s, replica_id="a", now=NOW))
     message = OutgoingMessage(group="g", action="post", channel="C1", payload={"text": "x"})
     row = await database.run(lambda s: outbox.enqueue(s, message, now=NOW))
-    assert await database.run(lambda s: outbox.mark_sending(s, row, term=None)) is True
+    assert await database.run(lambda s: outbox.mark_sending(s, [row], term=None)) == {row}
 
 
 async def test_check_term_refuses_a_stale_term_inside_a_unit_of_work(database: Database) -> None:

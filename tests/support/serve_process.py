@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
+
 from tests.support.slack_standin import BOT_TOKEN, SIGNING_SECRET, SlackStandIn
 
 
@@ -80,3 +82,13 @@ async def start_serve(
 async def _read(stream: asyncio.StreamReader, on_line: Callable[[str], None]) -> None:
     while line := await stream.readline():
         on_line(line.decode(errors="replace"))
+
+
+async def wait_ready(url: str, *, timeout_s: float = 30.0) -> None:
+    """Until ``/readyz`` answers 200 (store migrated, Slack token accepted)."""
+    async with aiohttp.ClientSession() as http, asyncio.timeout(timeout_s):
+        while True:
+            async with http.get(f"{url}/readyz") as resp:
+                if resp.status == 200:
+                    return
+            await asyncio.sleep(0.1)
