@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -103,6 +104,7 @@ class WatchService:
         runs: ReportRuns | None = None,
         engine: Engine = run_report,
         schedule: bool = True,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.loaded = loaded
         self.database = database
@@ -114,7 +116,10 @@ class WatchService:
             maintenance=loaded.config.maintenance,
             followups=loaded.config.followups,
         )
-        self.sender = OutboxSender(database, transport) if transport is not None else None
+        # ``clock``: another time than the real one (the demo's accelerated story), by which
+        # messages and follow-ups come due.
+        timed: dict[str, Any] = {} if clock is None else {"clock": clock}
+        self.sender = OutboxSender(database, transport, **timed) if transport is not None else None
         self.followups = (
             FollowUpRunner(
                 loaded,
@@ -122,6 +127,7 @@ class WatchService:
                 self.runs,
                 channel=self.policy.channel,
                 on_messages=self._wake_sender,
+                **timed,
             )
             if schedule
             else None
