@@ -1,29 +1,27 @@
-"""``make demo``: ``python -m prodguardian.demo [CONFIG]`` (see :mod:`prodguardian.demo.run`).
+"""``make demo``: ``python -m prodguardian.demo [--pace SECONDS] [-c CONFIG]``.
 
-``PRODGUARDIAN_DEMO_PACE`` sets the wall seconds between the story's beats (default 1.5).
+The same as ``prodguardian demo`` (see :mod:`prodguardian.cli_demo`).
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
-from pathlib import Path
 
-from rich.console import Console
+import click
 
-from prodguardian.demo.run import DEFAULT_CONFIG, DEFAULT_PACE_S, run_demo
+from prodguardian.cli_demo import demo
 from prodguardian.demo.traffic import send_traffic
 
 __all__ = ["main", "send_traffic"]
 
 
-def main() -> int:
-    # The story narrates what the watch loop's logs would say.
-    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    config = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CONFIG
-    pace = float(os.environ.get("PRODGUARDIAN_DEMO_PACE") or DEFAULT_PACE_S)
-    return run_demo(config, pace_s=pace, console=Console())
+def main(argv: list[str] | None = None) -> int:
+    try:
+        result = demo.main(argv, prog_name="python -m prodguardian.demo", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -149,6 +149,7 @@ def chat_message(
     else:
         title = f"✎ [bold]{BOT}[/] edited its message · {when}"
     subtitle = f"thread: {parent_title}" if parent_title and action == "reply" else None
+    shown: RenderableType
     if action == "update":
         # The rest is as it was: the header and the summary say what changed.
         shown = Group(body(payload, blocks=UPDATE_BLOCKS), Text("…", style="dim"))

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from prodguardian.demo.clock import DemoClock
 from prodguardian.demo.traffic import TRAFFIC, post_state, send_traffic
 from prodguardian.deploy import ActiveDeploy, DeploySource
+from prodguardian.runbooks.findings import RunbookMatch
 from prodguardian.slack.render_report import ReportView, render_report
 from prodguardian.status import Status
 from prodguardian.store import outbox
@@ -172,7 +173,9 @@ class Story:
     async def _run_checks(self) -> None:
         reports = [await self.watch.monitor.run_job(job) for job in self.jobs]
         for report in reports:
-            self.told.runbooks += [f.id for f in report.runbooks if getattr(f, "failing", False)]
+            self.told.runbooks += [
+                f.id for f in report.runbooks if isinstance(f, RunbookMatch) and f.failing
+            ]
         status = max((r.status for r in reports), key=_rank)
         self.told.statuses.append(status)
         summaries = "; ".join(r.summary for r in reports if r.status is not Status.OK)
