@@ -52,8 +52,14 @@ def prodguardian(
     )
 
 
+# The demo's `latency` check reads the spans sent to serve's receiver: a one-shot check has none.
+WITHOUT_TRACES = [
+    arg for name in ("api-health", "liveness", "readiness", "errors") for arg in ("--only", name)
+]
+
+
 def test_a_healthy_service_exits_0_with_a_table(target: RunningTarget) -> None:
-    done = prodguardian("check", "-c", str(DEMO_CONFIG), url=target.url)
+    done = prodguardian("check", "-c", str(DEMO_CONFIG), *WITHOUT_TRACES, url=target.url)
     assert done.returncode == 0, done.stderr
     assert "OK" in done.stdout
     for name in ("api-health", "liveness", "readiness", "errors"):
@@ -61,7 +67,7 @@ def test_a_healthy_service_exits_0_with_a_table(target: RunningTarget) -> None:
 
 
 def test_json_output_follows_the_documented_schema(target: RunningTarget) -> None:
-    done = prodguardian("check", "-c", str(DEMO_CONFIG), "--json", url=target.url)
+    done = prodguardian("check", "-c", str(DEMO_CONFIG), "--json", *WITHOUT_TRACES, url=target.url)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     jsonschema.validate(report, report_json_schema())

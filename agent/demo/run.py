@@ -19,6 +19,8 @@ from rich.console import Console
 from prodguardian.config import load_config
 from prodguardian.config.loader import LoadedConfig
 from prodguardian.demo.clock import ClockedRuns, DemoClock
+from prodguardian.demo.server import demo_server
+from prodguardian.demo.spans import SpanRecorder
 from prodguardian.demo.story import Story, Told
 from prodguardian.demo.target import RunningTarget
 from prodguardian.demo.terminal_chat import TerminalChat
@@ -81,6 +83,7 @@ async def _tell(
     *,
     console: Console,
     pace_s: float,
+    spans: SpanRecorder,
 ) -> Told:
     database = open_database(loaded)
     stores = store_backed(database, config=loaded.config, channel=where.channel)
@@ -93,16 +96,19 @@ async def _tell(
         runs=ClockedRuns(loaded, stores.deploys, clock=clock),
         clock=clock.now,
     )
-    story = Story(
-        watch,
-        clock=clock,
-        target_url=target.url,
-        console=console,
-        channel=where.channel,
-        pace_s=pace_s,
-    )
     try:
-        return await story.tell()
+        async with demo_server(watch, clock) as url:
+            console.print(f"Status page: {url}/ · OTLP receiver: {url}/v1/traces", highlight=False)
+            story = Story(
+                watch,
+                clock=clock,
+                target_url=target.url,
+                console=console,
+                channel=where.channel,
+                pace_s=pace_s,
+                after_traffic=lambda: spans.send(f"{url}/v1/traces"),
+            )
+            return await story.tell()
     finally:
         await watch.stop()
 
@@ -113,8 +119,9 @@ def run_demo(config: Path, *, pace_s: float, console: Console) -> int:
         log_path = Path(tmp) / "emergence-app.jsonl"
         log_path.touch()
         clock = DemoClock()
+        spans = SpanRecorder(clock=clock.now)
         try:
-            with RunningTarget(log_path=log_path, clock=clock.now) as target:
+            with RunningTarget(log_path=log_path, clock=clock.now, spans=spans) as target:
                 os.environ.update(
                     DEMO_TARGET_URL=target.url,
                     DEMO_LOG_FILE=str(log_path),
@@ -124,7 +131,7 @@ def run_demo(config: Path, *, pace_s: float, console: Console) -> int:
                 where = destination(loaded, os.environ)
                 _introduce(console, target.url, where)
                 told = asyncio.run(
-                    _tell(loaded, where, target, clock, console=console, pace_s=pace_s)
+                    _tell(loaded, where, target, clock, console=console, pace_s=pace_s, spans=spans)
                 )
         except KeyboardInterrupt:
             console.print("\n[bold]demo stopped[/]: the stand-in and the watch loop are down")
@@ -138,7 +145,7 @@ def run_demo(config: Path, *, pace_s: float, console: Console) -> int:
 
 
 def _introduce(console: Console, url: str, where: Destination) -> None:
-    console.print(f"The stand-in production service (emergence-app) runs at {url}")
+    console.print(f"The stand-in production service (emergence-app) runs at {url}", highlight=False)
     if where.slack:
         console.print(f"Messages go to Slack: #{where.channel}")
     else:

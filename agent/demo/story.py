@@ -10,6 +10,7 @@ schedule would have run by then (a check job, the due follow-ups, the outbox).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -71,6 +72,7 @@ class Story:
         console: Console,
         channel: str,
         pace_s: float = 1.0,
+        after_traffic: Callable[[], object] | None = None,
     ) -> None:
         if watch.sender is None or watch.followups is None:
             raise ValueError("the story needs a watch service with a transport and follow-ups")
@@ -82,6 +84,8 @@ class Story:
         self.console = console
         self.channel = channel
         self.pace_s = pace_s
+        self.after_traffic = after_traffic
+        """Blocking work after each burst of traffic (the stand-in's spans sent)."""
         self.told = Told()
         self.jobs = job_plans(watch.loaded.config)
 
@@ -169,6 +173,8 @@ class Story:
 
     async def _traffic(self, *, requests: int = TRAFFIC, sessions_every: int = 4) -> None:
         await asyncio.to_thread(send_traffic, self.url, requests, sessions_every=sessions_every)
+        if self.after_traffic is not None:
+            await asyncio.to_thread(self.after_traffic)
 
     async def _run_checks(self) -> None:
         reports = [await self.watch.monitor.run_job(job) for job in self.jobs]

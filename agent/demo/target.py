@@ -4,7 +4,7 @@ Its state can be flipped at ``POST /_demo/state`` (``{"db": "down"}``, ``{"slow_
 ``{"revision": "emergence-app-00043-fix"}``, ``{"reconnects": true}``: the hotfix, which opens a
 new database connection when it finds the old one gone), so the demo and the tests can show
 ProdGuardian a healthy and a degraded service. Given a log file, it writes its logs there as
-Cloud Run would.
+Cloud Run would; given a span recorder, it records a server span per request.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from prodguardian.demo.service_log import ServiceLog
+from prodguardian.demo.spans import SpanRecorder
 
 FIRST_REVISION = "emergence-app-00042-dem"
 
@@ -48,13 +49,16 @@ class StateChange(BaseModel):
     reconnects: bool | None = None
 
 
-def create_target_app(state: TargetState | None = None, log: ServiceLog | None = None) -> FastAPI:
+def create_target_app(
+    state: TargetState | None = None,
+    log: ServiceLog | None = None,
+    spans: SpanRecorder | None = None,
+) -> FastAPI:
     """The stand-in service's app, with the health endpoints of the real service."""
     state = state or TargetState()
     app = FastAPI(title="demo production service")
 
-    if log is not None:
-        service_log = log
+    if log is not None or spans is not None:
 
         @app.middleware("http")
         async def log_request(
@@ -62,13 +66,24 @@ def create_target_app(state: TargetState | None = None, log: ServiceLog | None =
         ) -> Response:
             started = time.perf_counter()
             response = await call_next(request)
-            if not request.url.path.startswith("/_demo/"):
-                service_log.request(
+            if request.url.path.startswith("/_demo/"):
+                return response
+            took = time.perf_counter() - started
+            if log is not None:
+                log.request(
                     revision=state.revision,
                     method=request.method,
                     url=str(request.url),
                     status=response.status_code,
-                    latency_s=time.perf_counter() - started,
+                    latency_s=took,
+                )
+            if spans is not None:
+                route = getattr(request.scope.get("route"), "path", request.url.path)
+                spans.record(
+                    method=request.method,
+                    route=str(route),
+                    status=response.status_code,
+                    duration_s=took,
                 )
             return response
 
@@ -141,11 +156,12 @@ class RunningTarget:
         state: TargetState | None = None,
         log_path: Path | None = None,
         clock: Callable[[], datetime] | None = None,
+        spans: SpanRecorder | None = None,
     ) -> None:
         self.state = state or TargetState()
         log = ServiceLog(log_path, clock=clock) if log_path is not None else None
         config = uvicorn.Config(
-            create_target_app(self.state, log),
+            create_target_app(self.state, log, spans),
             host="127.0.0.1",
             port=port,
             log_level="warning",

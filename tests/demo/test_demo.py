@@ -135,6 +135,9 @@ def test_make_demo_tells_the_whole_incident() -> None:
     # At the end the errors check is judged on the hotfix's entries alone.
     final = out[positions[-1] :]
     assert "0.00 %) since the" in final
+    # The stand-in's spans reached the receiver: the latency check judged them, then and now.
+    assert "🟡 latency · trace_latency — GET /api/sessions/{session_id}: errors" in out
+    assert "🟢 latency · trace_latency — all within thresholds" in final
     assert "emergence-app-00043-fix" in final
     assert "Traceback" not in done.stderr
 
@@ -154,6 +157,13 @@ def test_ctrl_c_stops_the_demo_and_what_it_started() -> None:
         url = first.strip().rsplit(" ", 1)[-1]
         assert url.startswith("http://127.0.0.1:"), first
         urllib.request.urlopen(f"{url}/api/health", timeout=5).read()
+        line = ""
+        while not line.startswith("Status page: "):
+            line = process.stdout.readline()
+            assert line, "the demo ended before it served its status page"
+        page = line.split()[2]
+        with urllib.request.urlopen(page, timeout=10) as answer:
+            assert "emergence-app" in answer.read().decode()
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
     finally:
@@ -163,8 +173,9 @@ def test_ctrl_c_stops_the_demo_and_what_it_started() -> None:
     assert process.returncode == 130, out + err
     assert "demo stopped" in out
     assert "Traceback" not in err
-    with pytest.raises(urllib.error.URLError):
-        urllib.request.urlopen(f"{url}/api/health", timeout=2)
+    for stopped in (f"{url}/api/health", page):
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(stopped, timeout=2)
     children = subprocess.run(
         ["ps", "-o", "pid=", "--ppid", str(process.pid)], capture_output=True, text=True
     )
