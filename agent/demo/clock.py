@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from prodguardian.config.loader import LoadedConfig
 from prodguardian.engine import run_report
@@ -38,6 +39,22 @@ class DemoClock:
             return self._now
 
 
+def clocked_engine(clock: DemoClock, engine: Engine = run_report) -> Engine:
+    """``engine`` whose reports say they ran at the demo clock's time (their messages show it)."""
+
+    async def run(*args: Any, **kwargs: Any) -> Report:
+        report = await engine(*args, **kwargs)
+        shift = clock.now() - report.started_at
+        return report.model_copy(
+            update={
+                "started_at": report.started_at + shift,
+                "finished_at": report.finished_at + shift,
+            }
+        )
+
+    return run
+
+
 class ClockedRuns(ReportRuns):
     """Report runs whose log and trace windows end at the demo clock's time, not now."""
 
@@ -49,7 +66,7 @@ class ClockedRuns(ReportRuns):
         clock: DemoClock,
         engine: Engine = run_report,
     ) -> None:
-        super().__init__(loaded, deploys, engine=engine)
+        super().__init__(loaded, deploys, engine=clocked_engine(clock, engine))
         self.clock = clock
 
     async def run(self, names: Sequence[str] = (), *, at: datetime | None = None) -> Report:
