@@ -21,7 +21,7 @@ from prodguardian.config.loader import LoadedConfig
 from prodguardian.demo.clock import ClockedRuns, DemoClock
 from prodguardian.demo.server import demo_server
 from prodguardian.demo.spans import SpanRecorder
-from prodguardian.demo.story import Story, Told
+from prodguardian.demo.story import HOTFIX_REVISION, Story, Told
 from prodguardian.demo.target import RunningTarget
 from prodguardian.demo.terminal_chat import TerminalChat
 from prodguardian.watch.service import WatchService, open_database, store_backed
@@ -141,6 +141,11 @@ def run_demo(config: Path, *, pace_s: float, console: Console) -> int:
     if not told.as_it_should:
         console.print(f"[red]the demo did not tell the story it should[/]: {told}")
         return 1
+    console.print(
+        f"\n{', '.join(told.incidents)} opened, acknowledged and resolved; OK since the deploy "
+        f"of {HOTFIX_REVISION}.",
+        highlight=False,
+    )
     return 0
 
 
