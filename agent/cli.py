@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 
 from prodguardian import __version__
+from prodguardian.cli_demo import demo
 from prodguardian.cli_followups import deploy, followups
 from prodguardian.cli_runbooks import runbooks
 from prodguardian.cli_serve import serve
@@ -136,6 +137,7 @@ cli.add_command(db)
 cli.add_command(followups)
 cli.add_command(deploy)
 cli.add_command(status)
+cli.add_command(demo)
 
 
 def main(argv: list[str] | None = None) -> None:

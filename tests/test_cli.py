@@ -52,8 +52,14 @@ def prodguardian(
     )
 
 
+# The demo's `latency` check reads the spans sent to serve's receiver: a one-shot check has none.
+WITHOUT_TRACES = [
+    arg for name in ("api-health", "liveness", "readiness", "errors") for arg in ("--only", name)
+]
+
+
 def test_a_healthy_service_exits_0_with_a_table(target: RunningTarget) -> None:
-    done = prodguardian("check", "-c", str(DEMO_CONFIG), url=target.url)
+    done = prodguardian("check", "-c", str(DEMO_CONFIG), *WITHOUT_TRACES, url=target.url)
     assert done.returncode == 0, done.stderr
     assert "OK" in done.stdout
     for name in ("api-health", "liveness", "readiness", "errors"):
@@ -61,7 +67,7 @@ def test_a_healthy_service_exits_0_with_a_table(target: RunningTarget) -> None:
 
 
 def test_json_output_follows_the_documented_schema(target: RunningTarget) -> None:
-    done = prodguardian("check", "-c", str(DEMO_CONFIG), "--json", url=target.url)
+    done = prodguardian("check", "-c", str(DEMO_CONFIG), "--json", *WITHOUT_TRACES, url=target.url)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     jsonschema.validate(report, report_json_schema())
@@ -69,15 +75,16 @@ def test_json_output_follows_the_documented_schema(target: RunningTarget) -> Non
     assert report["service"] == "emergence-app"
 
 
-def test_a_database_down_is_critical_with_the_failed_condition(target: RunningTarget) -> None:
+def test_a_database_down_is_degraded_with_the_failed_condition(target: RunningTarget) -> None:
+    # The demo's readiness says failure_status: DEGRADED (the API still answers without its DB).
     target.state.db_up = False
     done = prodguardian("check", "-c", str(DEMO_CONFIG), "--json", url=target.url)
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     by_name = {c["name"]: c["result"] for c in report["checks"]}
     assert by_name["api-health"]["status"] == "OK"
     assert by_name["liveness"]["status"] == "DEGRADED"
-    assert by_name["readiness"]["status"] == "CRITICAL"
+    assert by_name["readiness"]["status"] == "DEGRADED"
     conditions = [e for e in by_name["readiness"]["evidence"] if e["type"] == "condition"]
     assert any("db" in e["condition"] and "down" in e["actual"] for e in conditions)
 

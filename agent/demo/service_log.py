@@ -2,7 +2,8 @@
 
 A request log per answered request (``httpRequest``), and the application's own ERROR entry with
 its traceback when it fails to load a session because its database is down, as in the real
-incident.
+incident; once the hotfix is out, an INFO ``Database reconnected successfully`` when it opens a
+new connection instead. Entries are stamped by a clock (the demo's runs faster than real time).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,8 +34,9 @@ RuntimeError: Database connection is not available."""
 class ServiceLog:
     """Appends LogEntry-shaped JSON lines to a file, one complete line per write."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, clock: Callable[[], datetime] | None = None) -> None:
         self.path = path
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
 
     def request(
@@ -61,10 +64,18 @@ class ServiceLog:
             logName="projects/demo/logs/run.googleapis.com%2Fstderr",
         )
 
+    def reconnected(self, *, revision: str) -> None:
+        self._write(
+            revision,
+            "INFO",
+            textPayload="Database reconnected successfully",
+            logName="projects/demo/logs/run.googleapis.com%2Fstdout",
+        )
+
     def _write(self, revision: str, severity: str, **fields: Any) -> None:
         entry = {
             "insertId": uuid.uuid4().hex[:12],
-            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "timestamp": self.clock().isoformat().replace("+00:00", "Z"),
             "severity": severity,
             "resource": {
                 "type": "cloud_run_revision",

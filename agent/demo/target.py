@@ -1,8 +1,10 @@
 """A small stand-in for the production service: the health endpoints of the real one.
 
 Its state can be flipped at ``POST /_demo/state`` (``{"db": "down"}``, ``{"slow_ms": 1500}``,
-``{"revision": "emergence-app-00043-fix"}``), so the demo and the tests can show ProdGuardian a
-healthy and a degraded service. Given a log file, it writes its logs there as Cloud Run would.
+``{"revision": "emergence-app-00043-fix"}``, ``{"reconnects": true}``: the hotfix, which opens a
+new database connection when it finds the old one gone), so the demo and the tests can show
+ProdGuardian a healthy and a degraded service. Given a log file, it writes its logs there as
+Cloud Run would; given a span recorder, it records a server span per request.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from prodguardian.demo.service_log import ServiceLog
+from prodguardian.demo.spans import SpanRecorder
 
 FIRST_REVISION = "emergence-app-00042-dem"
 
@@ -32,6 +36,8 @@ class TargetState:
     db_up: bool = True
     slow_ms: int = 0
     revision: str = FIRST_REVISION
+    reconnects: bool = False
+    """The hotfix: a lost connection is opened again on the next request that needs it."""
 
 
 class StateChange(BaseModel):
@@ -40,15 +46,19 @@ class StateChange(BaseModel):
     db: str | None = Field(default=None, pattern="^(up|down)$")
     slow_ms: int | None = Field(default=None, ge=0, le=60_000)
     revision: str | None = Field(default=None, pattern="^[a-z0-9-]{1,63}$")
+    reconnects: bool | None = None
 
 
-def create_target_app(state: TargetState | None = None, log: ServiceLog | None = None) -> FastAPI:
+def create_target_app(
+    state: TargetState | None = None,
+    log: ServiceLog | None = None,
+    spans: SpanRecorder | None = None,
+) -> FastAPI:
     """The stand-in service's app, with the health endpoints of the real service."""
     state = state or TargetState()
     app = FastAPI(title="demo production service")
 
-    if log is not None:
-        service_log = log
+    if log is not None or spans is not None:
 
         @app.middleware("http")
         async def log_request(
@@ -56,13 +66,24 @@ def create_target_app(state: TargetState | None = None, log: ServiceLog | None =
         ) -> Response:
             started = time.perf_counter()
             response = await call_next(request)
-            if not request.url.path.startswith("/_demo/"):
-                service_log.request(
+            if request.url.path.startswith("/_demo/"):
+                return response
+            took = time.perf_counter() - started
+            if log is not None:
+                log.request(
                     revision=state.revision,
                     method=request.method,
                     url=str(request.url),
                     status=response.status_code,
-                    latency_s=time.perf_counter() - started,
+                    latency_s=took,
+                )
+            if spans is not None:
+                route = getattr(request.scope.get("route"), "path", request.url.path)
+                spans.record(
+                    method=request.method,
+                    route=str(route),
+                    status=response.status_code,
+                    duration_s=took,
                 )
             return response
 
@@ -95,6 +116,10 @@ def create_target_app(state: TargetState | None = None, log: ServiceLog | None =
     @app.get("/api/sessions/{session_id}")
     async def load_session(session_id: str) -> JSONResponse:
         await pause()
+        if not state.db_up and state.reconnects:
+            state.db_up = True
+            if log is not None:
+                log.reconnected(revision=state.revision)
         if not state.db_up:
             if log is not None:
                 log.session_load_failed(revision=state.revision, session=session_id)
@@ -109,10 +134,13 @@ def create_target_app(state: TargetState | None = None, log: ServiceLog | None =
             state.slow_ms = change.slow_ms
         if change.revision is not None:
             state.revision = change.revision
+        if change.reconnects is not None:
+            state.reconnects = change.reconnects
         return {
             "db": "up" if state.db_up else "down",
             "slow_ms": state.slow_ms,
             "revision": state.revision,
+            "reconnects": state.reconnects,
         }
 
     return app
@@ -122,12 +150,18 @@ class RunningTarget:
     """The stand-in served by uvicorn on 127.0.0.1 in a background thread."""
 
     def __init__(
-        self, *, port: int = 0, state: TargetState | None = None, log_path: Path | None = None
+        self,
+        *,
+        port: int = 0,
+        state: TargetState | None = None,
+        log_path: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
+        spans: SpanRecorder | None = None,
     ) -> None:
         self.state = state or TargetState()
-        log = ServiceLog(log_path) if log_path is not None else None
+        log = ServiceLog(log_path, clock=clock) if log_path is not None else None
         config = uvicorn.Config(
-            create_target_app(self.state, log),
+            create_target_app(self.state, log, spans),
             host="127.0.0.1",
             port=port,
             log_level="warning",

@@ -22,3 +22,10 @@ def shared_store() -> TraceStore:
         if _store is None:
             _store = TraceStore()
         return _store
+
+
+def use_shared_store(store: TraceStore) -> None:
+    """Make ``store`` the process's store (the demo's, whose clock runs ahead of real time)."""
+    global _store
+    with _lock:
+        _store = store

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,6 +114,7 @@ class WatchService:
         engine: Engine = run_report,
         schedule: bool = True,
         leadership: Leadership | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.loaded = loaded
         self.database = database
@@ -132,12 +134,16 @@ class WatchService:
             maintenance=loaded.config.maintenance,
             followups=loaded.config.followups,
         )
+        # ``clock``: another time than the real one (the demo's accelerated story), by which
+        # messages and follow-ups come due.
+        timed: dict[str, Any] = {} if clock is None else {"clock": clock}
         self.sender = (
             OutboxSender(
                 database,
                 transport,
                 term=self.leadership.term,
                 may_send=self.leadership.holds,
+                **timed,
             )
             if transport is not None
             else None
@@ -150,6 +156,7 @@ class WatchService:
                 channel=self.policy.channel,
                 on_messages=self._wake_sender,
                 term=self.leadership.term,
+                **timed,
             )
             if schedule
             else None
