@@ -76,14 +76,18 @@ class Monitor:
         return report
 
     async def apply(self, report: Report) -> Applied | None:
-        """Apply ``report`` now, or owe it while the store is away."""
+        """Apply ``report`` now, or owe it while the store is away.
+
+        A job never waits on the store: while it is down the report is owed (the store probe
+        flushes when it answers), and while another drain runs that drain takes it.
+        """
+        self.owed.append(report)
+        if len(self.owed) > MAX_OWED:
+            dropped = self.owed.popleft()
+            log.error("store away too long: dropped the report of %s", dropped.finished_at)
+        if not self.store_ready or not self.database.health.up or self._apply_lock.locked():
+            return None
         async with self._apply_lock:
-            self.owed.append(report)
-            if len(self.owed) > MAX_OWED:
-                dropped = self.owed.popleft()
-                log.error("store away too long: dropped the report of %s", dropped.finished_at)
-            if not self.store_ready:
-                return None
             return await self._drain()
 
     async def flush(self) -> int:
@@ -147,6 +151,8 @@ class Monitor:
     async def _keep_history(self) -> None:
         if self.history is None or time.monotonic() - self._history_at < HISTORY_EVERY_S:
             return
+        if not self.database.health.up:
+            return  # kept for when it is back: the next run records it
         if len(self.latest) < len(self.loaded.checks):
             return
         self._history_at = time.monotonic()
