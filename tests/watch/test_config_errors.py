@@ -101,7 +101,7 @@ async def test_config_validate_exits_3_on_a_dependency_cycle(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("case", STATE_ERRORS)
-@pytest.mark.parametrize("command", ["serve"])
+@pytest.mark.parametrize("command", ["validate", "serve"])
 async def test_a_state_url_that_cannot_be_opened_exits_3(
     tmp_path: Path, case: str, command: str
 ) -> None:
