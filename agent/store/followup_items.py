@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from prodguardian.slack.stores import FollowUpItem, UnknownItemError
-from prodguardian.store.database import Database
+from prodguardian.store.database import Database, StoreUnavailableError
 from prodguardian.store.schema import FollowUpRow
 
 ID_PREFIX = "F-"
@@ -41,6 +42,8 @@ class StoreFollowUps:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._pending: list[FollowUpItem] = []
+        """The open items last read, shown while the store is away."""
 
     async def add(
         self,
@@ -79,7 +82,10 @@ class StoreFollowUps:
             items = [to_item(r) for r in rows]
             return sorted(items, key=lambda i: (i.due_at is None, i.due_at or i.created_at))
 
-        return await self.database.run(read, what="list follow-ups")
+        # While the store is away, the last list read: a report still renders.
+        with contextlib.suppress(StoreUnavailableError):
+            self._pending = await self.database.run(read, what="list follow-ups")
+        return self._pending
 
     async def done(self, followup_id_: str, *, by: str, at: datetime) -> FollowUpItem:
         async def close(session: AsyncSession) -> FollowUpItem:

@@ -40,6 +40,8 @@ from tests.support.slack_standin import (
     Fault,
     SlackStandIn,
     _Message,
+    sign,
+    slash_command_form,
 )
 
 T = TypeVar("T")
@@ -283,6 +285,15 @@ class ServeProcess:
                 await asyncio.wait_for(self.process.wait(), 20)
             except TimeoutError:
                 await self.kill()
+
+    async def command(self, text: str, response_url: str) -> int:
+        """A signed ``/check_prod text`` as Slack sends it; the HTTP status of the ack."""
+        body = slash_command_form(text, response_url=response_url)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{self.url}/slack/events", data=body, headers=sign(body)) as resp,
+        ):
+            return resp.status
 
     async def readyz(self) -> Readiness:
         async with (

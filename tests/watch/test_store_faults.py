@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.support.response_url_sink import ResponseUrlSink
 from tests.support.state_stores import (
     PG_ADMIN_DB,
     PG_HOST,
@@ -99,6 +100,14 @@ def skipped_runs(process: ServeProcess) -> int:
     return sum("maximum number of running instances" in x and "_chore" not in x for x in lines)
 
 
+async def answers_check_prod(process: ServeProcess, sink: ResponseUrlSink, key: str) -> None:
+    """``/check_prod`` (every check: the report is recorded, incidents and follow-ups shown)
+    is acknowledged and answered while the store is away."""
+    assert await process.command("", sink.url_for(key)) == 200
+    deliveries = await sink.wait_for(key, timeout_s=30)
+    assert "*api*" in deliveries[-1].all_text, deliveries[-1].all_text
+
+
 async def one_alert(slack: FaultySlack, store: StoreView) -> bool:
     return bool(slack.top_level()) and bool(await store.incidents())
 
@@ -108,6 +117,7 @@ async def test_postgres_backends_killed_and_refused_mid_run(
     tmp_path: Path,
     store_url: str,
     admin: asyncpg.Connection,
+    sink: ResponseUrlSink,
     slack: FaultySlack,
     target: FlipTarget,
 ) -> None:
@@ -129,6 +139,7 @@ async def test_postgres_backends_killed_and_refused_mid_run(
         try:
             await terminate_backends(admin, name)
             away = await while_away(process, 3)
+            await answers_check_prod(process, sink, "pg-away")
         finally:
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         assert set(away.statuses) == {503}, f"ready while connections were refused: {away}"
@@ -150,7 +161,7 @@ async def test_postgres_backends_killed_and_refused_mid_run(
 
 
 async def test_sqlite_file_locked_by_another_process_mid_run(
-    tmp_path: Path, slack: FaultySlack, target: FlipTarget
+    tmp_path: Path, slack: FaultySlack, target: FlipTarget, sink: ResponseUrlSink
 ) -> None:
     file = tmp_path / "state.db"
     url = f"sqlite+aiosqlite:///{file}"
@@ -161,6 +172,7 @@ async def test_sqlite_file_locked_by_another_process_mid_run(
         locker = await asyncio.to_thread(_lock, file)
         try:
             away = await while_away(process, 3)
+            await answers_check_prod(process, sink, "sqlite-locked")
             assert slack.top_level() == []
         finally:
             await asyncio.to_thread(_unlock, locker)
