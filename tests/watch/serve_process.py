@@ -39,6 +39,7 @@ from tests.support.slack_standin import (
     SIGNING_SECRET,
     Fault,
     SlackStandIn,
+    _arguments,
     _Message,
     sign,
     slash_command_form,
@@ -121,6 +122,8 @@ class FaultySlack(SlackStandIn):
     holding: bool = False
     """Accept ``chat.postMessage`` (the message lands) but never answer: the sender's process
     dies not knowing."""
+    holding_replies: bool = False
+    """The same, for thread replies only."""
     held: int = 0
 
     def fail_posts(self) -> None:
@@ -129,10 +132,13 @@ class FaultySlack(SlackStandIn):
 
     def heal(self) -> None:
         self._faults.clear()
-        self.holding = False
+        self.holding = self.holding_replies = False
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        if not (self.holding and request.match_info["method"] == "chat.postMessage"):
+        if request.match_info["method"] != "chat.postMessage":
+            return await super()._handle(request)
+        reply = "thread_ts" in (await _arguments(request))
+        if not (self.holding or (self.holding_replies and reply)):
             return await super()._handle(request)
         await super()._handle(request)
         self.held += 1

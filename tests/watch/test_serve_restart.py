@@ -129,3 +129,38 @@ async def test_a_post_that_landed_before_the_kill_is_not_posted_again(
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_a_reply_that_landed_before_the_kill_is_not_posted_again(
+    tmp_path: Path, store_url: str, slack: FaultySlack, target: FlipTarget
+) -> None:
+    config = write_watch_config(tmp_path, store_url=store_url, checks=[http_check(target, "api")])
+    async with store_view(store_url) as store:
+        first = await ServeProcess(config, slack_env(slack), tmp_path, "first").start()
+        try:
+            target.set("api", healthy=False)
+            await eventually(lambda: _async(bool(slack.top_level())), what="the alert")
+            slack.holding_replies = True  # the resolution lands in the thread, unanswered
+            target.set("api", healthy=True)
+            await eventually(lambda: _async(slack.held > 0), what="the reply to reach Slack")
+
+            async def claimed() -> bool:
+                rows = await store.outbox()
+                return any(r.action == "reply" and r.state == "sending" for r in rows)
+
+            await eventually(claimed, what="the reply's outbox row marked sending")
+        finally:
+            await first.kill()
+        [alert] = slack.top_level()
+        [landed] = slack.thread(alert)
+
+        slack.heal()
+        async with serving(config, slack, tmp_path, "second"):
+            await eventually(lambda: all_sent(store), what="every owed message sent")
+        rows = await store.outbox()
+
+    assert slack.thread(alert) == [landed], "the reply was posted again after the restart"
+    assert "resolved" in slack.shown(landed)
+    assert slack.calls_to("conversations.replies"), "the sender did not look before resending"
+    assert next(r for r in rows if r.action == "reply").ts == landed.ts
+    assert_each_message_once(slack)
