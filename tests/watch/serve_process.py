@@ -292,14 +292,14 @@ class ServeProcess:
             except TimeoutError:
                 await self.kill()
 
-    async def command(self, text: str, response_url: str) -> int:
-        """A signed ``/check_prod text`` as Slack sends it; the HTTP status of the ack."""
+    async def command(self, text: str, response_url: str) -> tuple[int, str]:
+        """A signed ``/check_prod text`` as Slack sends it; the ack's HTTP status and body."""
         body = slash_command_form(text, response_url=response_url)
         async with (
             aiohttp.ClientSession() as http,
             http.post(f"{self.url}/slack/events", data=body, headers=sign(body)) as resp,
         ):
-            return resp.status
+            return resp.status, await resp.text()
 
     async def readyz(self) -> Readiness:
         async with (

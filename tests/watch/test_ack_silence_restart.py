@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+
+from tests.support.response_url_sink import ResponseUrlSink
 from tests.watch.serve_process import (
     FaultySlack,
     FlipTarget,
@@ -19,10 +23,33 @@ from tests.watch.serve_process import (
 )
 
 REMINDER = "nobody has acknowledged it"
+#: What the ack of a signed command says when it worked.
+DONE = {"ack": "acknowledged by", "silence": "silenced"}
 
 
+async def act(
+    via: str, process: ServeProcess, sink: ResponseUrlSink, config: Path, *words: str
+) -> None:
+    """``words`` (``ack INC-1``, ``silence api 1h``) as U0ALICE: a signed ``/check_prod`` to
+    the running ``serve`` (answered in its ack), or ``prodguardian incidents …`` against the
+    same store."""
+    if via == "slack":
+        status, ack = await process.command(" ".join(words), sink.url_for(words[0]))
+        assert status == 200, ack
+        assert DONE[words[0]] in json.loads(ack)["text"], ack
+        return
+    code, out = await cli(config, "incidents", *words, "--by", "U0ALICE")
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("via", ["cli", "slack"])
 async def test_no_reminder_after_an_acknowledgement_across_a_restart(
-    tmp_path: Path, store_url: str, slack: FaultySlack, target: FlipTarget
+    tmp_path: Path,
+    store_url: str,
+    slack: FaultySlack,
+    target: FlipTarget,
+    sink: ResponseUrlSink,
+    via: str,
 ) -> None:
     config = write_watch_config(
         tmp_path,
@@ -43,9 +70,7 @@ async def test_no_reminder_after_an_acknowledgement_across_a_restart(
 
             await eventually(reminded, what="a reminder while nobody acknowledged")
             [incident] = await store.incidents()
-            ack = ("incidents", "ack", f"INC-{incident.id}", "--by", "U0ALICE")
-            code, out = await cli(config, *ack)
-            assert code == 0, out
+            await act(via, first, sink, config, "ack", f"INC-{incident.id}")
             await eventually(lambda: _acked(slack), what="the acknowledgement in the thread")
         finally:
             await first.kill()
@@ -63,16 +88,21 @@ async def test_no_reminder_after_an_acknowledgement_across_a_restart(
     assert not [t for t in thread[acked_at:] if REMINDER in t], thread
 
 
+@pytest.mark.parametrize("via", ["cli", "slack"])
 async def test_no_alert_while_silenced_across_a_restart(
-    tmp_path: Path, store_url: str, slack: FaultySlack, target: FlipTarget
+    tmp_path: Path,
+    store_url: str,
+    slack: FaultySlack,
+    target: FlipTarget,
+    sink: ResponseUrlSink,
+    via: str,
 ) -> None:
     config = write_watch_config(tmp_path, store_url=store_url, checks=[http_check(target, "api")])
     async with store_view(store_url) as store:
         first = await ServeProcess(config, slack_env(slack), tmp_path, "first").start()
         try:
             await runs_advance(store, "api", 1)
-            code, out = await cli(config, "incidents", "silence", "api", "1h", "--by", "U0ALICE")
-            assert code == 0, out
+            await act(via, first, sink, config, "silence", "api", "1h")
         finally:
             await first.kill()
 
