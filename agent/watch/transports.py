@@ -14,9 +14,14 @@ from typing import Any, Protocol, TextIO
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
 
 from prodguardian.slack.errors import SlackAuthError, SlackChannelError, SlackDeliveryError
 from prodguardian.slack.notifier import PostedMessage, SlackNotifier
+from prodguardian.slack.retry import BoundedRetryHandler
 from prodguardian.store.outbox import QueuedMessage, SentRef
 
 log = logging.getLogger("prodguardian.outbox")
@@ -53,11 +58,43 @@ def outbox_metadata(message: QueuedMessage) -> dict[str, Any]:
     return {"event_type": METADATA_EVENT, "event_payload": {"outbox_key": message.key}}
 
 
+class RateLimitRetries(BoundedRetryHandler):
+    """Retries only a 429, after which Slack surely did not take the message. After a timeout,
+    a dropped connection or a 5xx it may have: the outbox looks for it before sending again,
+    where a retry here would post it twice."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if error is not None or response is None or response.status_code != 429:
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
 class SlackTransport:
-    """Delivers through the Web API (``chat.postMessage`` / ``chat.update``)."""
+    """Delivers through the Web API (``chat.postMessage`` / ``chat.update``).
+
+    It has its own client, like ``notifier``'s but retrying only rate limits (see
+    :class:`RateLimitRetries`).
+    """
 
     def __init__(self, notifier: SlackNotifier) -> None:
-        self.notifier = notifier
+        client = notifier.client
+        self.notifier = SlackNotifier(
+            AsyncWebClient(
+                token=client.token,
+                base_url=client.base_url,
+                timeout=client.timeout,
+                retry_handlers=[RateLimitRetries()],
+            )
+        )
 
     async def deliver(self, message: QueuedMessage, parent: SentRef | None) -> SentRef:
         try:

@@ -125,6 +125,8 @@ class FaultySlack(SlackStandIn):
     holding_replies: bool = False
     """The same, for thread replies only."""
     held: int = 0
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set: the held calls answer after all (late, as after a network stall)."""
 
     def fail_posts(self) -> None:
         """Every ``chat.postMessage`` answers HTTP 500 until :meth:`heal`."""
@@ -140,10 +142,10 @@ class FaultySlack(SlackStandIn):
         reply = "thread_ts" in (await _arguments(request))
         if not (self.holding or (self.holding_replies and reply)):
             return await super()._handle(request)
-        await super()._handle(request)
+        answer = await super()._handle(request)
         self.held += 1
-        await asyncio.Event().wait()  # never answers; cancelled when the client goes away
-        raise AssertionError("unreachable")
+        await self.released.wait()  # until released, or cancelled when the client goes away
+        return answer
 
     def top_level(self, channel: str = ALERTS) -> list[_Message]:
         """The channel's messages that are not thread replies, oldest first."""

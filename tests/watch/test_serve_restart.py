@@ -164,3 +164,27 @@ async def test_a_reply_that_landed_before_the_kill_is_not_posted_again(
     assert slack.calls_to("conversations.replies"), "the sender did not look before resending"
     assert next(r for r in rows if r.action == "reply").ts == landed.ts
     assert_each_message_once(slack)
+
+
+async def test_a_post_slack_answers_too_late_is_not_posted_twice(
+    tmp_path: Path, store_url: str, slack: FaultySlack, target: FlipTarget
+) -> None:
+    """Slack takes the message but the answer never comes in time (a stalled network): the
+    sender must find it, not send it again."""
+    config = write_watch_config(tmp_path, store_url=store_url, checks=[http_check(target, "api")])
+    slack.holding = True
+    async with store_view(store_url) as store, serving(config, slack, tmp_path) as process:
+        target.set("api", healthy=False)
+
+        async def gave_up_waiting() -> bool:
+            rows = await store.outbox()
+            return slack.held >= 2 or any(r.last_error for r in rows)
+
+        await eventually(gave_up_waiting, what="the post to time out", timeout_s=90)
+        slack.heal()
+        slack.released.set()
+        await eventually(lambda: all_sent(store), what="the alert marked sent")
+        logs = process.logs()
+    assert len(slack.top_level()) == 1, f"the alert was posted {len(slack.top_level())} times"
+    assert_each_message_once(slack)
+    assert "not delivered" in logs
