@@ -8,8 +8,8 @@ Contract:
   and run again with backoff; units must therefore be safe to repeat (they re-read what they
   change). After ``attempts`` failures :class:`StoreUnavailableError` is raised and the store is
   marked down (``/readyz``, ``prodguardian_store_up``, the log) until a unit succeeds again
-  (SQLite: until :meth:`Database.ping` takes the write lock, since a read succeeds while another
-  process holds it). While it is marked down a unit gets one try: callers owe their work and
+  (SQLite: and :meth:`Database.ping` then takes the write lock, since a read succeeds while
+  another process holds it). While it is marked down a unit gets one try: callers owe their work and
   go on rather than wait out the backoff on every call.
 * Nothing is cached across units: what was committed survives a crash of the process.
 """
@@ -17,6 +17,7 @@ Contract:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -50,6 +51,8 @@ T = TypeVar("T")
 DEFAULT_FILE = "prodguardian.db"
 #: How long SQLite waits for another process's lock before the unit of work is retried.
 SQLITE_BUSY_TIMEOUT_S = 2.0
+#: How long a ping of a SQLite store waits for the write lock.
+_PING_WAIT_MS = 200
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -189,8 +192,8 @@ class Database:
                 await asyncio.sleep(delay * (0.5 + random.random() / 2))
                 delay = min(delay * 2, self.max_backoff_s)
             else:
-                if not self.health.up and self.dialect != "sqlite":
-                    self._set_health(True, None)
+                if not self.health.up:
+                    await self._answered()
                 return result
         raise AssertionError("unreachable")
 
@@ -202,8 +205,15 @@ class Database:
         try:
             async with self.engine.connect() as connection:
                 if self.dialect == "sqlite":
-                    await connection.exec_driver_sql("BEGIN IMMEDIATE")
-                    await connection.exec_driver_sql("ROLLBACK")
+                    # Briefly: while down, every unit that passes asks again.
+                    await connection.exec_driver_sql(f"PRAGMA busy_timeout = {_PING_WAIT_MS}")
+                    try:
+                        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+                        await connection.exec_driver_sql("ROLLBACK")
+                    finally:
+                        await connection.exec_driver_sql(
+                            f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}"
+                        )
                 else:
                     await connection.execute(text("SELECT 1"))
         except Exception as exc:
@@ -214,6 +224,15 @@ class Database:
         if not self.health.up:
             self._set_health(True, None)
         return True
+
+    async def _answered(self) -> None:
+        """A unit succeeded while the store was marked down: it is back, except on SQLite,
+        where a read passes while another process holds the write lock; there ask ping()."""
+        if self.dialect != "sqlite":
+            self._set_health(True, None)
+            return
+        with contextlib.suppress(Exception):
+            await self.ping()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
