@@ -14,6 +14,7 @@ from typing import Any, Protocol, TextIO
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -21,7 +22,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from prodguardian.slack.errors import SlackAuthError, SlackChannelError, SlackDeliveryError
 from prodguardian.slack.notifier import PostedMessage, SlackNotifier
-from prodguardian.slack.retry import BoundedRetryHandler
 from prodguardian.store.outbox import QueuedMessage, SentRef
 
 log = logging.getLogger("prodguardian.outbox")
@@ -58,10 +58,14 @@ def outbox_metadata(message: QueuedMessage) -> dict[str, Any]:
     return {"event_type": METADATA_EVENT, "event_payload": {"outbox_key": message.key}}
 
 
-class RateLimitRetries(BoundedRetryHandler):
-    """Retries only a 429, after which Slack surely did not take the message. After a timeout,
-    a dropped connection or a 5xx it may have: the outbox looks for it before sending again,
-    where a retry here would post it twice."""
+class NoBlindRetries(AsyncRetryHandler):
+    """``inner``'s retries, except after a timeout or a dropped connection: then Slack may
+    have taken the message, and a retry here would post it twice. The outbox looks for it
+    before it sends it again."""
+
+    def __init__(self, inner: AsyncRetryHandler) -> None:
+        super().__init__(max_retry_count=inner.max_retry_count)
+        self.inner = inner
 
     async def _can_retry_async(
         self,
@@ -71,9 +75,21 @@ class RateLimitRetries(BoundedRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        if error is not None or response is None or response.status_code != 429:
+        if error is not None:
             return False
-        return await super()._can_retry_async(
+        return await self.inner.can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        await self.inner.prepare_for_next_attempt_async(
             state=state, request=request, response=response, error=error
         )
 
@@ -81,8 +97,7 @@ class RateLimitRetries(BoundedRetryHandler):
 class SlackTransport:
     """Delivers through the Web API (``chat.postMessage`` / ``chat.update``).
 
-    It has its own client, like ``notifier``'s but retrying only rate limits (see
-    :class:`RateLimitRetries`).
+    Its client is ``notifier``'s with :class:`NoBlindRetries` around each retry handler.
     """
 
     def __init__(self, notifier: SlackNotifier) -> None:
@@ -92,7 +107,7 @@ class SlackTransport:
                 token=client.token,
                 base_url=client.base_url,
                 timeout=client.timeout,
-                retry_handlers=[RateLimitRetries()],
+                retry_handlers=[NoBlindRetries(h) for h in client.retry_handlers],
             )
         )
 
