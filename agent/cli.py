@@ -119,12 +119,15 @@ def config_group() -> None:
 @config_option
 def config_validate(config_path: Path) -> int:
     """Check a config file and the runbooks it uses without running anything; exit 3 if invalid."""
+    from prodguardian.watch.service import describe_state
+
     loaded = load_config(config_path)
     library = library_for_config(loaded)
+    state = describe_state(loaded)  # a state.url that cannot be opened is a config error
     names = ", ".join(c.name for c in loaded.checks)
     click.echo(
         f"{config_path}: valid, {len(loaded.checks)} checks ({names}), "
-        f"{len(library.runbooks)} runbooks"
+        f"{len(library.runbooks)} runbooks, state in {state}"
     )
     return 0
 

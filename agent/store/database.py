@@ -7,13 +7,17 @@ Contract:
   killed, the server restarted, a SQLite file locked by another process), the unit is rolled back
   and run again with backoff; units must therefore be safe to repeat (they re-read what they
   change). After ``attempts`` failures :class:`StoreUnavailableError` is raised and the store is
-  marked down (``/readyz``, ``prodguardian_store_up``, the log) until a unit succeeds again.
+  marked down (``/readyz``, ``prodguardian_store_up``, the log) until a unit succeeds again
+  (SQLite: and :meth:`Database.ping` then takes the write lock, since a read succeeds while
+  another process holds it). While it is marked down a unit gets one try: callers owe their work and
+  go on rather than wait out the backoff on every call.
 * Nothing is cached across units: what was committed survives a crash of the process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -47,6 +51,8 @@ T = TypeVar("T")
 DEFAULT_FILE = "prodguardian.db"
 #: How long SQLite waits for another process's lock before the unit of work is retried.
 SQLITE_BUSY_TIMEOUT_S = 2.0
+#: How long a ping of a SQLite store waits for the write lock.
+_PING_WAIT_MS = 200
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -143,6 +149,8 @@ class Database:
         self.health = StoreHealth(up=False, since=time.time(), problem="not connected yet")
         self.on_health: list[Callable[[StoreHealth], None]] = []
         self.reconnects = 0
+        self._found_down = False
+        """A unit or a ping failed and none has succeeded since (not merely "not yet")."""
 
     @property
     def dialect(self) -> str:
@@ -160,7 +168,8 @@ class Database:
         other error of ``work`` propagates at once (after rollback).
         """
         delay = self.backoff_s
-        for attempt in range(1, self.attempts + 1):
+        attempts = 1 if self._found_down else self.attempts
+        for attempt in range(1, attempts + 1):
             try:
                 async with self.sessions() as session, session.begin():
                     result = await work(session)
@@ -168,7 +177,7 @@ class Database:
                 if not is_transient(exc):
                     raise
                 problem = f"{type(exc).__name__}: {_first_line(exc)}"
-                if attempt == self.attempts:
+                if attempt == attempts:
                     self._set_health(False, problem)
                     raise StoreUnavailableError(
                         f"the state store at {self.display_url} is unavailable"
@@ -184,15 +193,29 @@ class Database:
                 delay = min(delay * 2, self.max_backoff_s)
             else:
                 if not self.health.up:
-                    self._set_health(True, None)
+                    await self._answered()
                 return result
         raise AssertionError("unreachable")
 
     async def ping(self) -> bool:
-        """Whether the store answers now (one try); updates the health."""
+        """Whether the store answers now (one try); updates the health.
+
+        SQLite is asked for its write lock, which another process may hold: reads pass then.
+        """
         try:
             async with self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+                if self.dialect == "sqlite":
+                    # Briefly: while down, every unit that passes asks again.
+                    await connection.exec_driver_sql(f"PRAGMA busy_timeout = {_PING_WAIT_MS}")
+                    try:
+                        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+                        await connection.exec_driver_sql("ROLLBACK")
+                    finally:
+                        await connection.exec_driver_sql(
+                            f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}"
+                        )
+                else:
+                    await connection.execute(text("SELECT 1"))
         except Exception as exc:
             if not is_transient(exc):
                 raise
@@ -202,12 +225,22 @@ class Database:
             self._set_health(True, None)
         return True
 
+    async def _answered(self) -> None:
+        """A unit succeeded while the store was marked down: it is back, except on SQLite,
+        where a read passes while another process holds the write lock; there ask ping()."""
+        if self.dialect != "sqlite":
+            self._set_health(True, None)
+            return
+        with contextlib.suppress(Exception):
+            await self.ping()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
     def _set_health(self, up: bool, problem: str | None) -> None:
         was = self.health
         self.health = StoreHealth(up=up, since=time.time(), problem=problem)
+        self._found_down = not up
         if up and not was.up and was.problem != "not connected yet":
             self.reconnects += 1
             log.warning("state store at %s is back", self.display_url)

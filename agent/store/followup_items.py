@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from prodguardian.runbooks.findings import PlannedFollowUp
 from prodguardian.slack.stores import FollowUpItem, UnknownItemError
-from prodguardian.store.database import Database
+from prodguardian.store.database import Database, StoreUnavailableError
 from prodguardian.store.schema import FollowUpRow
 
 ID_PREFIX = "F-"
@@ -43,6 +44,8 @@ class StoreFollowUps:
     def __init__(self, database: Database, *, expire_after: timedelta = timedelta(days=7)) -> None:
         self.database = database
         self.expire_after = expire_after
+        self._pending: list[FollowUpItem] = []
+        """The open items last read, shown while the store is away."""
 
     async def add(
         self,
@@ -87,7 +90,10 @@ class StoreFollowUps:
             items = [to_item(r) for r in rows]
             return sorted(items, key=lambda i: (i.due_at is None, i.due_at or i.created_at))
 
-        return await self.database.run(read, what="list follow-ups")
+        # While the store is away, the last list read: a report still renders.
+        with contextlib.suppress(StoreUnavailableError):
+            self._pending = await self.database.run(read, what="list follow-ups")
+        return self._pending
 
     async def done(self, followup_id_: str, *, by: str, at: datetime) -> FollowUpItem:
         async def close(session: AsyncSession) -> FollowUpItem:

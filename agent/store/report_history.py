@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +43,10 @@ class StoreReportHistory:
             if newest is not None:
                 await session.execute(delete(ReportRow).where(ReportRow.id <= newest))
 
-        await self.database.run(write, what="record a report")
+        # While the store is away the report is kept in memory (for `status`); the store logs
+        # the outage and /check_prod goes on.
+        with contextlib.suppress(StoreUnavailableError):
+            await self.database.run(write, what="record a report")
 
     async def last(self) -> Report | None:
         if self._last is not None:

@@ -100,13 +100,15 @@ class Monitor:
     async def apply(self, report: Report) -> Applied | None:
         """Apply ``report`` (with the others owed by then), or owe it while the store is away.
 
-        Returns what it changed once it is in the store; None if it is owed.
+        Returns what it changed once it is in the store; None if it is owed. A job never waits
+        on a store that is down: the report is owed and the store probe flushes it when the
+        store answers again.
         """
         self.owed.append(report)
         if len(self.owed) > MAX_OWED:
             dropped = self.owed.popleft()
             log.error("store away too long: dropped the report of %s", dropped.finished_at)
-        if not self.store_ready:
+        if not self.store_ready or not self.database.health.up:
             return None
         done = self._waiting[id(report)] = asyncio.get_running_loop().create_future()
         if self._next_drain is None:
@@ -212,6 +214,8 @@ class Monitor:
     async def _keep_history(self) -> None:
         if self.history is None or time.monotonic() - self._history_at < HISTORY_EVERY_S:
             return
+        if not self.database.health.up:
+            return  # kept for when it is back: the next run records it
         if len(self.latest) < len(self.loaded.checks):
             return
         self._history_at = time.monotonic()

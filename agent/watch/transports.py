@@ -14,6 +14,11 @@ from typing import Any, Protocol, TextIO
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
 
 from prodguardian.slack.errors import SlackAuthError, SlackChannelError, SlackDeliveryError
 from prodguardian.slack.notifier import PostedMessage, SlackNotifier
@@ -53,11 +58,58 @@ def outbox_metadata(message: QueuedMessage) -> dict[str, Any]:
     return {"event_type": METADATA_EVENT, "event_payload": {"outbox_key": message.key}}
 
 
+class NoBlindRetries(AsyncRetryHandler):
+    """``inner``'s retries, except after a timeout or a dropped connection: then Slack may
+    have taken the message, and a retry here would post it twice. The outbox looks for it
+    before it sends it again."""
+
+    def __init__(self, inner: AsyncRetryHandler) -> None:
+        super().__init__(max_retry_count=inner.max_retry_count)
+        self.inner = inner
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if error is not None:
+            return False
+        return await self.inner.can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        await self.inner.prepare_for_next_attempt_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
 class SlackTransport:
-    """Delivers through the Web API (``chat.postMessage`` / ``chat.update``)."""
+    """Delivers through the Web API (``chat.postMessage`` / ``chat.update``).
+
+    Its client is ``notifier``'s with :class:`NoBlindRetries` around each retry handler.
+    """
 
     def __init__(self, notifier: SlackNotifier) -> None:
-        self.notifier = notifier
+        client = notifier.client
+        self.notifier = SlackNotifier(
+            AsyncWebClient(
+                token=client.token,
+                base_url=client.base_url,
+                timeout=client.timeout,
+                retry_handlers=[NoBlindRetries(h) for h in client.retry_handlers],
+            )
+        )
 
     async def deliver(self, message: QueuedMessage, parent: SentRef | None) -> SentRef:
         try:

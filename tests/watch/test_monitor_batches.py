@@ -51,6 +51,7 @@ async def monitor(store_url: str, tmp_path: Path) -> AsyncIterator[Monitor]:
     loaded = load_config(path)
     database = CountingDatabase(store_url, attempts=2, backoff_s=0.01)
     await upgrade(database)
+    await database.ping()
     policy = AlertPolicy(channel=None, plans=check_plans(loaded.config))
     runs = ReportRuns(loaded, MemoryDeployMarks())
     watching = Monitor(loaded, database, runs, policy, gather_s=0.01)
