@@ -18,12 +18,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prodguardian.store import replicas
-from prodguardian.store.database import Database, StoreUnavailableError
+from prodguardian.store.database import Database, StoreHealth, StoreUnavailableError
 from prodguardian.telemetry import instruments
 from prodguardian.watch.leader import Leadership, LeaderState
 from prodguardian.watch.schedule import Schedule
 
 log = logging.getLogger("prodguardian.leader")
+
+#: How long a replica that ran checks while the store was away waits, once the store is back,
+#: to lead again before it drops the reports it kept.
+DARK_GRACE_S = 20.0
 
 #: A task the leader runs while it leads (cancelled when it stops leading).
 LeaderTask = Callable[[], Coroutine[Any, Any, None]]
@@ -54,7 +58,9 @@ class LeaderDuties:
         self._tasks: list[asyncio.Task[Any]] = []
         self._beats: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._dark: asyncio.Task[None] | None = None
         leadership.listeners.append(self._changed)
+        database.on_health.append(self._store_health)
 
     def add(self, name: str, worker: LeaderTask) -> None:
         """Run ``worker`` while this replica leads and the store is ready (the sender, the
@@ -76,6 +82,8 @@ class LeaderDuties:
     async def stop(self) -> None:
         """Stop leading, give the lock up and say goodbye in the store."""
         self._stopping = True
+        if self._dark is not None:
+            self._dark.cancel()
         self.schedule.stop()
         self._stop_workers()
         for task in [*self._tasks, *self._beats]:
@@ -99,14 +107,55 @@ class LeaderDuties:
             if self.store_ready:
                 self._start_workers()
         else:
-            self.schedule.stop()
             self._stop_workers()
-            self.on_lost()
+            if self.database.health.up or self._stopping or not self._lease_in_store:
+                self.schedule.stop()
+                self.on_lost()
+            else:
+                self._run_in_the_dark()
         # Tell the others at once rather than at the next heartbeat.
         if self.store_ready and self._tasks and not self._stopping:
             beat = asyncio.create_task(self._beat(), name="leader:beat")
             self._beats.add(beat)
             beat.add_done_callback(self._beats.discard)
+
+    # While the store is away nobody can be elected, and a replica cannot tell whether another
+    # one still leads. Its checks keep running "in the dark" (reports owed, nothing sent), so a
+    # single replica keeps judging production and answers /check_prod with fresh results; once
+    # the store answers, the owed reports are applied if this replica leads again within
+    # DARK_GRACE_S, and dropped otherwise (the new leader's own runs tell the story).
+
+    def _store_health(self, health: StoreHealth) -> None:
+        # Only a lease held in the store is lost with it (SQLite's lock file is not).
+        if self._stopping or self.leadership.state.leading or not self._lease_in_store:
+            return
+        if not health.up:
+            self._run_in_the_dark()
+        elif self.schedule.running and (self._dark is None or self._dark.done()):
+            self._dark = asyncio.get_running_loop().create_task(
+                self._leave_the_dark(), name="leader:dark"
+            )
+
+    @property
+    def _lease_in_store(self) -> bool:
+        return self.leadership.mode == "postgres-lock"
+
+    def _run_in_the_dark(self) -> None:
+        if not self.schedule.running:
+            log.warning(
+                "the state store is away: checks keep running, their reports are kept and "
+                "nothing is sent until this replica leads again"
+            )
+            self.schedule.start()
+
+    async def _leave_the_dark(self) -> None:
+        await asyncio.sleep(DARK_GRACE_S)
+        if not self.leadership.state.leading and self.database.health.up and not self._stopping:
+            log.warning(
+                "another replica leads: the reports kept while the store was away are dropped"
+            )
+            self.schedule.stop()
+            self.on_lost()
 
     def _start_workers(self) -> None:
         for name, worker in self._workers.items():

@@ -147,9 +147,9 @@ class Monitor:
                     what="record runs",
                 )
             except StaleTermError as exc:
-                # Another replica leads now: it runs the checks and applies its own reports.
-                log.warning("%d report(s) not applied: %s", len(self.owed), exc)
-                self.owed.clear()
+                # Not the leader (yet): the reports wait. Losing the leadership for good drops
+                # them (the new leader's own runs tell the story); leading again applies them.
+                log.warning("%d report(s) not applied yet: %s", len(self.owed), exc)
                 self._settle_all()
                 return
             except StoreUnavailableError:
