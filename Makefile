@@ -1,5 +1,5 @@
 # `make demo` and `make test` each set everything up on a fresh machine, then run.
-.PHONY: test demo lint typecheck pytest bench schema install clean
+.PHONY: test demo lint typecheck pytest bench schema docs install clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -41,6 +41,10 @@ bench: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/python -c 'import json; from prodguardian.render import report_json_schema as s; print(json.dumps(s(), indent=2, sort_keys=True))' > docs/report.schema.json
+
+# Regenerates the generated docs: the report's JSON schema and the configuration reference.
+docs: schema
+	$(BIN)/prodguardian config reference -o docs/configuration.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -21,6 +21,7 @@ from prodguardian.cli_runbooks import runbooks
 from prodguardian.cli_serve import serve
 from prodguardian.cli_watch import db, incidents, watch
 from prodguardian.config import load_config
+from prodguardian.config.reference import reference_markdown
 from prodguardian.deploy import ActiveDeploy, DeploySource
 from prodguardian.engine import run_report
 from prodguardian.errors import ConfigError, RegistryError
@@ -125,6 +126,35 @@ def config_validate(config_path: Path) -> int:
         f"{config_path}: valid, {len(loaded.checks)} checks ({names}), "
         f"{len(library.runbooks)} runbooks"
     )
+    return 0
+
+
+@config_group.command("reference")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the reference to this file instead of stdout.",
+)
+@click.option(
+    "--with-plugins",
+    is_flag=True,
+    help="Also document the installed third-party check kinds and sources.",
+)
+def config_reference(output: Path | None, with_plugins: bool) -> int:
+    """Print the configuration reference (docs/configuration.md), generated from the models.
+
+    \b
+    Examples:
+      prodguardian config reference -o docs/configuration.md   # what `make docs` runs
+      prodguardian config reference --with-plugins | less      # with your plugins' keys too
+    """
+    text = reference_markdown(include_plugins=with_plugins)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
     return 0
 
 
