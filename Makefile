@@ -26,7 +26,7 @@ typecheck: $(STAMP)
 	for f in agent/*; do ln -s "$(CURDIR)/$$f" $(TYPING)/prodguardian/; done
 	ln -s "$(CURDIR)/checks" $(TYPING)/prodguardian/checks
 	MYPYPATH=$(TYPING) $(BIN)/mypy -p prodguardian
-	MYPYPATH=$(TYPING) $(BIN)/mypy tests $(wildcard bench/*.py)
+	MYPYPATH=$(TYPING) $(BIN)/mypy tests $(wildcard bench/*.py) examples/prodguardian-example-check/prodguardian_example_check
 
 pytest: $(STAMP)
 	$(BIN)/pytest
