@@ -47,7 +47,18 @@ config_option = click.option(
 @click.group()
 @click.version_option(__version__, prog_name="prodguardian")
 def cli() -> None:
-    """ProdGuardian: checks a production service and says OK, DEGRADED or CRITICAL."""
+    """ProdGuardian: checks a production service and says OK, DEGRADED or CRITICAL.
+
+    Every command takes the config with -c FILE (default: $PRODGUARDIAN_CONFIG, then
+    ./prodguardian.yaml); `prodguardian COMMAND --help` shows its options and an example.
+    Configuration reference: docs/configuration.md.
+
+    \b
+    Examples:
+      prodguardian config validate -c prodguardian.yaml
+      prodguardian check -c prodguardian.yaml
+      prodguardian serve -c prodguardian.yaml --host 0.0.0.0
+    """
 
 
 def _deploy_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -83,6 +94,12 @@ def check(
     """Run the checks once and print the report.
 
     Exit code: 0 OK, 1 DEGRADED, 2 CRITICAL, 3 UNKNOWN or config error.
+
+    \b
+    Examples:
+      prodguardian check -c prodguardian.yaml
+      prodguardian check -c prodguardian.yaml --only api-health --json
+      prodguardian check -c prodguardian.yaml --revision my-service-00042-abc
     """
     deploy = None
     if since_deploy is not None or revision:
@@ -112,13 +129,26 @@ def check(
 
 @cli.group("config")
 def config_group() -> None:
-    """Work with config files."""
+    """Work with config files: validate one, print the reference of every key.
+
+    \b
+    Examples:
+      prodguardian config validate -c prodguardian.yaml
+      prodguardian config reference | less
+    """
 
 
 @config_group.command("validate")
 @config_option
 def config_validate(config_path: Path) -> int:
-    """Check a config file and the runbooks it uses without running anything; exit 3 if invalid."""
+    """Check a config file and the runbooks it uses without running anything; exit 3 if invalid.
+
+    Every problem of the file is named at once, each with its key path and what to fix.
+
+    \b
+    Example:
+      prodguardian config validate -c prodguardian.yaml
+    """
     loaded = load_config(config_path)
     library = library_for_config(loaded)
     names = ", ".join(c.name for c in loaded.checks)
