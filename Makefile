@@ -1,5 +1,5 @@
 # `make demo` and `make test` each set everything up on a fresh machine, then run.
-.PHONY: test demo lint typecheck pytest bench schema install clean
+.PHONY: test demo lint typecheck pytest bench schema docs install clean
 
 PYTHON ?= python3
 VENV := .venv
@@ -27,7 +27,7 @@ typecheck: $(STAMP)
 	for f in agent/*; do ln -s "$(CURDIR)/$$f" $(TYPING)/prodguardian/; done
 	ln -s "$(CURDIR)/checks" $(TYPING)/prodguardian/checks
 	MYPYPATH=$(TYPING) $(BIN)/mypy -p prodguardian
-	MYPYPATH=$(TYPING) $(BIN)/mypy tests $(wildcard bench/*.py)
+	MYPYPATH=$(TYPING) $(BIN)/mypy tests $(wildcard bench/*.py) examples/prodguardian-example-check/prodguardian_example_check
 
 pytest: $(STAMP)
 	$(BIN)/pytest
@@ -42,6 +42,10 @@ bench: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/python -c 'import json; from prodguardian.render import report_json_schema as s; print(json.dumps(s(), indent=2, sort_keys=True))' > docs/report.schema.json
+
+# Regenerates the generated docs: the report's JSON schema and the configuration reference.
+docs: schema
+	$(BIN)/prodguardian config reference -o docs/configuration.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

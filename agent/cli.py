@@ -24,6 +24,7 @@ from prodguardian.cli_status import status
 from prodguardian.cli_time import parse_time_option
 from prodguardian.cli_watch import db, incidents, watch
 from prodguardian.config import load_config
+from prodguardian.config.reference import reference_markdown
 from prodguardian.deploy import ActiveDeploy, DeploySource
 from prodguardian.engine import run_report
 from prodguardian.errors import ConfigError, RegistryError
@@ -48,7 +49,18 @@ config_option = click.option(
 @click.group()
 @click.version_option(__version__, prog_name="prodguardian")
 def cli() -> None:
-    """ProdGuardian: checks a production service and says OK, DEGRADED or CRITICAL."""
+    """ProdGuardian: checks a production service and says OK, DEGRADED or CRITICAL.
+
+    Every command takes the config with -c FILE (default: $PRODGUARDIAN_CONFIG, then
+    ./prodguardian.yaml); `prodguardian COMMAND --help` shows its options and an example.
+    Configuration reference: docs/configuration.md.
+
+    \b
+    Examples:
+      prodguardian config validate -c prodguardian.yaml
+      prodguardian check -c prodguardian.yaml
+      prodguardian serve -c prodguardian.yaml --host 0.0.0.0
+    """
 
 
 @cli.command()
@@ -83,6 +95,12 @@ def check(
     Probes the HTTP checks now; log checks read their window of logs (ending now, or at --at),
     trace checks their window of spans. Exit code: 0 OK, 1 DEGRADED, 2 CRITICAL, 3 UNKNOWN or
     config error.
+
+    \b
+    Examples:
+      prodguardian check -c prodguardian.yaml
+      prodguardian check -c prodguardian.yaml --only api-health --json
+      prodguardian check -c prodguardian.yaml --revision my-service-00042-abc
     """
     deploy = None
     if since_deploy is not None or revision:
@@ -112,13 +130,26 @@ def check(
 
 @cli.group("config")
 def config_group() -> None:
-    """Work with config files."""
+    """Work with config files: validate one, print the reference of every key.
+
+    \b
+    Examples:
+      prodguardian config validate -c prodguardian.yaml
+      prodguardian config reference | less
+    """
 
 
 @config_group.command("validate")
 @config_option
 def config_validate(config_path: Path) -> int:
-    """Check a config file and the runbooks it uses without running anything; exit 3 if invalid."""
+    """Check a config file and the runbooks it uses without running anything; exit 3 if invalid.
+
+    Every problem of the file is named at once, each with its key path and what to fix.
+
+    \b
+    Example:
+      prodguardian config validate -c prodguardian.yaml
+    """
     from prodguardian.watch.service import describe_state
 
     loaded = load_config(config_path)
@@ -129,6 +160,35 @@ def config_validate(config_path: Path) -> int:
         f"{config_path}: valid, {len(loaded.checks)} checks ({names}), "
         f"{len(library.runbooks)} runbooks, state in {state}"
     )
+    return 0
+
+
+@config_group.command("reference")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the reference to this file instead of stdout.",
+)
+@click.option(
+    "--with-plugins",
+    is_flag=True,
+    help="Also document the installed third-party check kinds and sources.",
+)
+def config_reference(output: Path | None, with_plugins: bool) -> int:
+    """Print the configuration reference (docs/configuration.md), generated from the models.
+
+    \b
+    Examples:
+      prodguardian config reference -o docs/configuration.md   # what `make docs` runs
+      prodguardian config reference --with-plugins | less      # with your plugins' keys too
+    """
+    text = reference_markdown(include_plugins=with_plugins)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
     return 0
 
 

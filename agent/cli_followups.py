@@ -34,12 +34,19 @@ _config = click.option(
 
 @click.group()
 def followups() -> None:
-    """Follow-up items: list, close, add."""
+    """Follow-up items: list, close, add (the checklists after a fix, and reminders).
+
+    \b
+    Examples:
+      prodguardian followups list -c prodguardian.yaml
+      prodguardian followups done F-3 --by U0123ALICE
+      prodguardian followups add +2h check the error budget
+    """
 
 
 @followups.command("list")
 @_config
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the follow-ups as JSON.")
 def followups_list(config_path: Path, as_json: bool) -> int:
     """The open follow-ups, soonest first.
 
@@ -65,7 +72,7 @@ def followups_list(config_path: Path, as_json: bool) -> int:
 @followups.command("done")
 @_config
 @click.argument("item_id")
-@click.option("--by", default="cli", show_default=True)
+@click.option("--by", default="cli", show_default=True, help="Who closes it (a name or U… id).")
 def followups_done(config_path: Path, item_id: str, by: str) -> int:
     """Close a follow-up (``F-3``).
 
@@ -86,7 +93,7 @@ def followups_done(config_path: Path, item_id: str, by: str) -> int:
 @_config
 @click.argument("offset")
 @click.argument("text", nargs=-1, required=True)
-@click.option("--by", default="cli", show_default=True)
+@click.option("--by", default="cli", show_default=True, help="Who adds it (a name or U… id).")
 def followups_add(config_path: Path, offset: str, text: tuple[str, ...], by: str) -> int:
     """Add a reminder due OFFSET from now (+30m, +2h, +1d).
 
@@ -110,7 +117,12 @@ def followups_add(config_path: Path, offset: str, text: tuple[str, ...], by: str
 
 @click.group()
 def deploy() -> None:
-    """Deploy marks: the reports' active deploy, and its checklist."""
+    """Deploy marks: the reports' active deploy, and its checklist.
+
+    \b
+    Example:
+      prodguardian deploy mark my-service-00042-abc --note "hotfix: reconnect the DB"
+    """
 
 
 @deploy.command("mark")
@@ -118,7 +130,7 @@ def deploy() -> None:
 @click.argument("revision")
 @click.option("--note", help="What went out.")
 @click.option("--at", "at", help="When it went live (ISO 8601; default now).")
-@click.option("--by", default="cli", show_default=True)
+@click.option("--by", default="cli", show_default=True, help="Who marks it (a name or U… id).")
 def deploy_mark(config_path: Path, revision: str, note: str | None, at: str | None, by: str) -> int:
     """Mark REVISION as deployed: reports split errors before/after it, the checklist of
     ``followups.after_deploy`` starts, and open incidents' runbook follow-ups start their clocks.

@@ -103,7 +103,17 @@ _pass_source = click.make_pass_decorator(_Source)
 def runbooks(
     ctx: click.Context, config_path: Path | None, dirs: tuple[Path, ...], no_builtin: bool
 ) -> None:
-    """Runbooks: what a failure is and what to do about it."""
+    """Runbooks: what a failure is and what to do about it (docs/runbooks.md).
+
+    The library is the built-in runbooks plus the config's runbooks.directories (-c) and
+    --dir; options of this group go before the subcommand.
+
+    \b
+    Examples:
+      prodguardian runbooks list
+      prodguardian runbooks -c prodguardian.yaml match "RuntimeError: Database connection lost"
+      prodguardian runbooks --dir runbooks/ validate
+    """
     ctx.obj = _Source(config_path, dirs, not no_builtin)
 
 
@@ -111,7 +121,13 @@ def runbooks(
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 @_pass_source
 def list_runbooks(source: _Source, as_json: bool) -> int:
-    """List the runbooks of the library."""
+    """List the runbooks of the library.
+
+    \b
+    Examples:
+      prodguardian runbooks list
+      prodguardian runbooks --dir my-runbooks/ list --json
+    """
     library, _ = source.library()
     if as_json:
         rows = [
@@ -142,7 +158,12 @@ def list_runbooks(source: _Source, as_json: bool) -> int:
 @click.option("--raw", is_flag=True, help="Print the Markdown body as it is written.")
 @_pass_source
 def show(source: _Source, runbook_id: str, raw: bool) -> int:
-    """Show one runbook: when it applies, its follow-ups, and its body."""
+    """Show one runbook: when it applies, its follow-ups, and its body.
+
+    \b
+    Example:
+      prodguardian runbooks show db-connection-lost
+    """
     library, _ = source.library()
     runbook = library.get(runbook_id)
     if runbook is None:
@@ -180,7 +201,13 @@ def show(source: _Source, runbook_id: str, raw: bool) -> int:
 @click.argument("path", required=False, type=click.Path(path_type=Path, exists=True))
 @_pass_source
 def validate(source: _Source, path: Path | None) -> int:
-    """Validate a runbook directory or file (default: the whole library); exit 3 if invalid."""
+    """Validate a runbook directory or file (default: the whole library); exit 3 if invalid.
+
+    \b
+    Examples:
+      prodguardian runbooks validate
+      prodguardian runbooks validate my-runbooks/
+    """
     if path is None:
         library, _ = source.library()
         click.echo(f"library: {len(library)} runbooks valid")
@@ -235,6 +262,12 @@ def match(
     Each entry of a file (a JSON line, or a text line with the traceback under it) is matched;
     with --at, only those whose time falls in the window that ended then.
     Exit code: 0 when every entry has a runbook, 1 when some entry has none.
+
+    \b
+    Examples:
+      prodguardian runbooks match "RuntimeError: Database connection is not available."
+      prodguardian runbooks match service.log --json
+      tail -n 200 app.log | prodguardian runbooks match -
     """
     library, values = source.library()
     entries: Iterable[str] = split_entries(_lines(text_or_file))
@@ -277,6 +310,7 @@ def match(
     type=click.Choice([s.value for s in Severity]),
     default=Severity.HIGH.value,
     show_default=True,
+    help="How bad the failure is.",
 )
 @click.option(
     "-o",
@@ -294,7 +328,12 @@ def new(
     output: Path | None,
     force: bool,
 ) -> int:
-    """Write a runbook scaffold for a failure no runbook covers."""
+    """Write a runbook scaffold for a failure no runbook covers.
+
+    \b
+    Example:
+      prodguardian runbooks new --from-signature "KeyError: 'user_id'" -o runbooks/
+    """
     entries = list(split_entries(_lines(signature)))
     if not entries:
         raise click.UsageError("--from-signature is empty: give a log line or a traceback")

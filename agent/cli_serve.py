@@ -60,6 +60,7 @@ DEFAULT_PORT = 8080
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
     show_default=True,
+    help="The least severe log entries written.",
 )
 @click.option(
     "--log-format",
@@ -92,6 +93,13 @@ def serve(
     Secrets come from the environment only: SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET (HTTP)
     or SLACK_APP_TOKEN (Socket Mode); SLACK_API_URL overrides the Slack Web API base URL.
     OTEL_* variables export its own traces and metrics over OTLP.
+    Also runs the background schedule, receives spans at /v1/traces and serves /metrics.
+    Setting up the Slack app: docs/slack-app.md; on Cloud Run: docs/deploy-cloud-run.md.
+
+    \b
+    Examples:
+      prodguardian serve -c prodguardian.yaml --host 0.0.0.0 --port 8080
+      prodguardian serve -c prodguardian.yaml --socket-mode --log-format text
     """
     # Imported here so that `prodguardian check` does not pay for loading the server stack.
     from prodguardian.server.app import create_app

@@ -38,6 +38,7 @@ _config = click.option(
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="warning",
     show_default=True,
+    help="The least severe log entries written (stderr).",
 )
 def watch(config_path: Path, as_json: bool, log_level: str) -> int:
     """Run the checks on their schedule, open and resolve incidents, and print the alerts
@@ -81,13 +82,20 @@ def watch(config_path: Path, as_json: bool, log_level: str) -> int:
 
 @click.group()
 def incidents() -> None:
-    """List, acknowledge and silence incidents in the state store."""
+    """List, acknowledge and silence incidents in the state store.
+
+    \b
+    Examples:
+      prodguardian incidents list -c prodguardian.yaml
+      prodguardian incidents ack INC-3 --by U0123ALICE
+      prodguardian incidents silence api-health 2h
+    """
 
 
 @incidents.command("list")
 @_config
 @click.option("--all", "show_all", is_flag=True, help="Resolved ones too (the latest 50).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the incidents as JSON.")
 def incidents_list(config_path: Path, show_all: bool, as_json: bool) -> int:
     """The open incidents (``--all``: the latest, resolved too).
 
@@ -141,7 +149,7 @@ def incidents_ack(config_path: Path, incident_id: str, by: str) -> int:
 @_config
 @click.argument("target")
 @click.argument("duration")
-@click.option("--by", default="cli", show_default=True)
+@click.option("--by", default="cli", show_default=True, help="Who silences (a name or U… id).")
 def incidents_silence(config_path: Path, target: str, duration: str, by: str) -> int:
     """Hold back alerts for a check or an incident for DURATION (30m, 2h, up to 30d).
 
@@ -181,7 +189,9 @@ def incidents_silence(config_path: Path, target: str, duration: str, by: str) ->
 @incidents.command("unsilence")
 @_config
 @click.argument("target")
-@click.option("--by", default="cli", show_default=True)
+@click.option(
+    "--by", default="cli", show_default=True, help="Who lifts the silence (a name or U… id)."
+)
 def incidents_unsilence(config_path: Path, target: str, by: str) -> int:
     """Lift the silence of a check or an incident.
 
@@ -206,7 +216,12 @@ def incidents_unsilence(config_path: Path, target: str, by: str) -> int:
 
 @click.group()
 def db() -> None:
-    """The state store's schema."""
+    """The state store's schema (state.url in the config).
+
+    \b
+    Example:
+      prodguardian db upgrade -c prodguardian.yaml
+    """
 
 
 @db.command("upgrade")

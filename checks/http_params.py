@@ -104,6 +104,7 @@ class StatusCodes(_Model):
     """Accepted HTTP status codes: ``200``, ``[200, 204]``, ``"200-299"`` or a mix in a list."""
 
     ranges: tuple[tuple[int, int], ...]
+    """Inclusive ``(low, high)`` ranges; written in the config as shown above."""
 
     @model_validator(mode="before")
     @classmethod
@@ -150,7 +151,10 @@ class JsonCondition(_Model):
     """
 
     condition: str
+    """``path op literal`` (``components.db.status == "up"``; ops ``== != < <= > >=``), or a
+    bare path that must exist."""
     status: FailureStatus | None = None
+    """``DEGRADED`` or ``CRITICAL`` when it fails (default: the check's ``failure_status``)."""
     _parsed: Condition = PrivateAttr()
 
     @model_validator(mode="before")
@@ -177,7 +181,9 @@ class EnvSecret(_Model):
     """A header value read from an environment variable at config load; never shown."""
 
     variable: str
+    """The environment variable's name."""
     value: SecretStr
+    """Its value, read at config load."""
 
 
 def _env_secret(value: object) -> object:
@@ -208,7 +214,9 @@ class LatencyThresholds(_Model):
     """Response times above which the check is DEGRADED or CRITICAL."""
 
     degraded: Duration | None = None
+    """A response slower than this is DEGRADED."""
     critical: Duration | None = None
+    """A response slower than this is CRITICAL (above ``degraded``)."""
 
     @model_validator(mode="after")
     def _ordered(self) -> LatencyThresholds:
@@ -222,9 +230,14 @@ class TlsParams(_Model):
     """Certificate verification and expiry thresholds for https targets."""
 
     verify: bool = True
+    """Verify the certificate chain and host name (false: accept any certificate)."""
     ca_file: FilePath | None = None
+    """PEM file of CA certificates to trust instead of the system's (relative to where
+    ProdGuardian runs)."""
     expiry_degraded: Duration = 14 * _DAY
+    """A certificate that expires within this is DEGRADED."""
     expiry_critical: Duration = 3 * _DAY
+    """A certificate that expires within this is CRITICAL."""
 
     @model_validator(mode="after")
     def _consistent(self) -> TlsParams:
@@ -253,8 +266,11 @@ class Expect(_Model):
     """What a healthy answer looks like."""
 
     status: StatusCodes = StatusCodes(ranges=((200, 299),))
+    """Accepted status codes: ``200``, ``[200, 204]``, ``"200-299"`` or a mix in a list."""
     json_conditions: tuple[JsonCondition, ...] = Field(default=(), alias="json")
+    """Conditions on the JSON body, each a string or ``{condition, status}``."""
     body_contains: str | None = Field(default=None, min_length=1)
+    """Text the body must contain."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -263,16 +279,29 @@ class HttpParams(_Model):
     """Parameters of the ``http`` check (see ``config/prodguardian.example.yaml``)."""
 
     url: str
+    """The ``http://`` or ``https://`` URL to probe (no credentials in it: use
+    ``headers_from_env``)."""
     method: str = "GET"
+    """``GET``, ``HEAD``, ``POST``, ``PUT``, ``PATCH``, ``DELETE`` or ``OPTIONS``."""
     headers: dict[str, str] = Field(default_factory=dict)
+    """Request headers with literal values."""
     headers_from_env: dict[str, EnvHeaderValue] = Field(default_factory=dict)
+    """Request headers whose values come from environment variables: header name → variable
+    name (``Authorization: PROBE_AUTH_HEADER``); the value is never printed."""
     expect: Expect = Expect()
+    """What a healthy answer looks like."""
     failure_status: FailureStatus = Status.CRITICAL
+    """``DEGRADED`` or ``CRITICAL``: the status of a failed probe or condition that sets none."""
     latency: LatencyThresholds = LatencyThresholds()
+    """Response-time thresholds (none by default)."""
     tls: TlsParams = TlsParams()
+    """Certificate checks of ``https`` URLs."""
     follow_redirects: bool = True
+    """Follow redirects (false: a 3xx answer is judged as it is)."""
     max_redirects: int = Field(default=5, ge=0, le=50)
+    """More redirects than this fail the probe."""
     max_body: ByteSize = _MiB
+    """The body is read up to this size, never more (JSON conditions on a cut body fail)."""
 
     @field_validator("url")
     @classmethod

@@ -39,12 +39,15 @@ class LogCountParams(LogCheckParams):
     pattern: str
     """A regex on the message (RE2 syntax, so Cloud Logging can filter on it)."""
     min_severity: SeverityName | None = None
+    """Count only entries at or above this severity (null: any)."""
     since_deploy: bool = False
     """Count only since the active deploy (its time, or its revision's entries)."""
     degraded_per_hour: float | None = Field(default=None, gt=0)
     """At or above this many per hour, DEGRADED."""
     critical_per_hour: float | None = Field(default=None, gt=0)
+    """At or above this many per hour, CRITICAL."""
     samples: int = Field(default=3, ge=0, le=20)
+    """How many of the latest matching entries the evidence shows."""
 
     @field_validator("pattern")
     @classmethod

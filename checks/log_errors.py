@@ -71,8 +71,11 @@ class RuleParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     min_severity: SeverityName | None = "ERROR"
+    """Entries at or above this severity count (null: severity alone never does)."""
     http_status_at_least: int | None = Field(default=500, ge=100, le=599)
+    """Request-log entries with an HTTP status at or above this count (null: none)."""
     http_statuses: tuple[int, ...] = ()
+    """Request-log entries with one of these HTTP statuses count too."""
 
     def to_rule(self) -> Rule:
         return Rule(
@@ -83,6 +86,8 @@ class RuleParams(BaseModel):
 
 
 class WarningRuleParams(RuleParams):
+    """What counts as a warning (when it is not an error): same keys, other defaults."""
+
     min_severity: SeverityName | None = "WARNING"
     http_status_at_least: int | None = Field(default=None, ge=100, le=599)
     http_statuses: tuple[int, ...] = (429,)
@@ -92,7 +97,10 @@ class LogErrorsParams(LogCheckParams):
     """``kind: log_errors``."""
 
     errors: RuleParams = RuleParams()
+    """What counts as an error."""
     warnings: WarningRuleParams = WarningRuleParams()
+    """What counts as a warning: reported as signatures, and in the status only through
+    ``degraded_warnings``."""
     noise_paths: tuple[str, ...] = BOT_SCAN_PATHS
     """Request paths whose 4xx answers are bot scans, not findings (regexes)."""
     ignore_messages: tuple[str, ...] = ()
@@ -100,9 +108,13 @@ class LogErrorsParams(LogCheckParams):
     degraded_rate: float = Field(default=5.0, ge=0, le=100)
     """Error rate (percent of in-scope entries) at or above which the check is DEGRADED."""
     critical_rate: float = Field(default=25.0, ge=0, le=100)
+    """Error rate (percent) at or above which the check is CRITICAL."""
     degraded_count: int | None = Field(default=None, ge=1)
+    """This many errors in the window make the check DEGRADED, whatever the rate."""
     critical_count: int | None = Field(default=None, ge=1)
+    """This many errors in the window make the check CRITICAL, whatever the rate."""
     degraded_warnings: int | None = Field(default=None, ge=1)
+    """This many warnings in the window make the check DEGRADED (null: warnings never do)."""
     critical_patterns: tuple[str, ...] = DEFAULT_CRITICAL_PATTERNS
     """Any error whose message matches one of these makes the check CRITICAL."""
     min_entries: int = Field(default=10, ge=1)
@@ -112,8 +124,7 @@ class LogErrorsParams(LogCheckParams):
     min_entries_since_deploy: int = Field(default=20, ge=1)
     """Entries needed since the deploy before its errors alone decide the status."""
     max_signatures: int = Field(default=10, ge=1, le=200)
-    """Error signatures (and as many warning signatures) kept as evidence; the summary says
-    when more were found."""
+    """How many error signatures the evidence lists (errors first, then warnings)."""
     allow_empty: bool = False
     """A window without a single entry in scope is OK instead of UNKNOWN (a service that may
     be silent for the whole window)."""

@@ -48,7 +48,9 @@ class ScopeParams(BaseModel):
     service: str | None = None
     """``resource.labels.service_name``."""
     revision: str | None = None
+    """``resource.labels.revision_name``: one Cloud Run revision only."""
     resource_type: str | None = None
+    """``resource.type``, e.g. ``cloud_run_revision`` (default: the source's)."""
     labels: dict[str, str] = Field(default_factory=dict)
     """Other ``resource.labels`` that must match exactly."""
     text: str | None = None
@@ -88,7 +90,9 @@ class LogCheckParams(BaseModel):
     source: str = Field(min_length=1)
     """The name of a source under the config's top-level ``log_sources:``."""
     window: Duration = 3600.0
+    """How far back each run reads, ending now."""
     scope: ScopeParams = ScopeParams()
+    """Which entries count at all (the denominator of a rate); every key set must match."""
 
     def window_at(self, ctx: CheckContext) -> LogWindow:
         return LogWindow(start=ctx.now - timedelta(seconds=self.window), end=ctx.now)

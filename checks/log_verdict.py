@@ -69,6 +69,7 @@ class ColdStartParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True
+    """Look for 5xx clustered at instance starts (``false``: never)."""
     start_pattern: str = START_PATTERN
     """A regex on the line that says an instance started (Cloud Run's system log)."""
     within: Duration = 20.0
@@ -78,6 +79,7 @@ class ColdStartParams(BaseModel):
     min_share: float = Field(default=50.0, ge=0, le=100)
     """Percent of the 5xx (that name their instance) that must be clustered at starts."""
     status: Literal["DEGRADED", "CRITICAL"] = "DEGRADED"
+    """The status the cold-start pattern gives the check when it is found."""
 
     @field_validator("start_pattern")
     @classmethod

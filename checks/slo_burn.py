@@ -50,9 +50,13 @@ class BurnRule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     alert: Literal["page", "ticket"]
+    """``page`` fires CRITICAL, ``ticket`` DEGRADED."""
     long: Duration
+    """The long window (``1h``)."""
     short: Duration
+    """The short window (``5m``), shorter than ``long``: it stops the alert soon after a fix."""
     burn_rate: float = Field(gt=0)
+    """How many times faster than sustainable the budget must burn in both windows."""
 
     @model_validator(mode="after")
     def _short_is_shorter(self) -> BurnRule:
@@ -69,15 +73,23 @@ DEFAULT_RULES: tuple[BurnRule, ...] = (
 
 
 class SloBurnParams(BaseModel):
+    """``kind: slo_burn``."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     service: str = Field(min_length=1)
+    """The service whose requests are counted (the spans' ``service.name``)."""
     objective: float = Field(default=99.9, gt=0, lt=100)
     """Availability target in percent, e.g. 99.9."""
     period: Duration = 30 * 86400.0
+    """The SLO's period: the error budget is ``100 - objective`` percent of its requests."""
     rules: tuple[BurnRule, ...] = DEFAULT_RULES
+    """The burn-rate rules (default: the SRE workbook's 14.4× 1h/5m and 6× 6h/30m pages, 1×
+    3d/6h ticket)."""
     min_requests: int = Field(default=10, ge=1)
+    """A rule whose long window saw fewer requests is not judged (and says so)."""
     source: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_SOURCE))
+    """Where request counts come from: a source that sees every request (``receiver``)."""
 
     @field_validator("source", mode="before")
     @classmethod

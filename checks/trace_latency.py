@@ -45,11 +45,15 @@ class Thresholds(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     percentile: Percentile = "p95"
+    """The percentile of the route's latency that is judged."""
     degraded_ms: float = Field(default=1000.0, gt=0)
+    """That percentile at or above this many milliseconds is DEGRADED."""
     critical_ms: float = Field(default=3000.0, gt=0)
+    """… and at or above this many, CRITICAL."""
     error_ratio_degraded: float | None = Field(default=0.05, ge=0, le=1)
     """Share of failed requests (status ERROR or 5xx) that makes a route DEGRADED; null: never."""
     error_ratio_critical: float | None = Field(default=0.25, ge=0, le=1)
+    """Share of failed requests that makes a route CRITICAL; null: never."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -69,25 +73,38 @@ class RouteThresholds(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     percentile: Percentile | None = None
+    """Overrides ``thresholds.percentile``."""
     degraded_ms: float | None = Field(default=None, gt=0)
+    """Overrides ``thresholds.degraded_ms``."""
     critical_ms: float | None = Field(default=None, gt=0)
+    """Overrides ``thresholds.critical_ms``."""
     error_ratio_degraded: float | None = Field(default=None, ge=0, le=1)
+    """Overrides ``thresholds.error_ratio_degraded``."""
     error_ratio_critical: float | None = Field(default=None, ge=0, le=1)
+    """Overrides ``thresholds.error_ratio_critical``."""
 
 
 class TraceLatencyParams(BaseModel):
+    """``kind: trace_latency``."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     service: str = Field(min_length=1)
+    """The service whose spans are judged (the spans' ``service.name``)."""
     window: Duration = 300.0
+    """How far back each run looks, ending now."""
     min_samples: int = Field(default=20, ge=1)
+    """A route with fewer requests in the window is not judged (and says so)."""
     thresholds: Thresholds = Thresholds()
+    """The thresholds of every route."""
     routes: dict[str, RouteThresholds] = Field(default_factory=dict)
     """Keyed by route as reported (``GET /items/{id}``) or by its path alone (``/items/{id}``)."""
     ignore_routes: tuple[str, ...] = ()
+    """Routes never judged, written as in ``routes`` (``GET /healthz`` or ``/healthz``)."""
     show_routes: int = Field(default=5, ge=1, le=50)
     """How many routes the evidence lists (failing ones first, then the slowest)."""
     source: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_SOURCE))
+    """Where spans come from: the receiver at ``POST /v1/traces`` or a trace API."""
 
     @field_validator("source", mode="before")
     @classmethod

@@ -47,8 +47,11 @@ class ServiceConfig(_Model):
     """The production service being watched; its facts fill runbook placeholders."""
 
     name: str = "service"
+    """The service's name, as runbooks and messages call it (``{service}`` in a runbook)."""
     project: str | None = None
+    """Its Google Cloud project id (``{project}`` in a runbook)."""
     region: str | None = None
+    """Its region, e.g. ``europe-west1`` (``{region}`` in a runbook)."""
 
 
 class RunnerConfig(_Model):
@@ -125,7 +128,9 @@ class FlappingConfig(_Model):
     """Open an incident when ``failures`` of the last ``of`` runs failed, even if not in a row."""
 
     of: int = Field(ge=2, le=100)
+    """How many of the latest runs are looked at."""
     failures: int = Field(ge=1)
+    """How many of them must have failed (at most ``of``)."""
 
     @model_validator(mode="after")
     def _fits(self) -> FlappingConfig:
@@ -158,10 +163,13 @@ class MaintenanceWindow(_Model):
     """A planned window: checks still run and are recorded, alerts wait until it ends."""
 
     start: datetime
+    """When it starts (ISO 8601, e.g. ``2025-10-11T22:00:00Z``)."""
     end: datetime
+    """When it ends: alerts held back in the window go out only if the problem outlasts it."""
     checks: tuple[str, ...] = ()
     """The checks it covers (empty: every check)."""
     reason: str | None = None
+    """Why, for the people who read the alerts."""
 
 
 class FollowUpsConfig(_Model):
@@ -213,15 +221,24 @@ class CheckSpec(_Model):
     """One configured check: the common keys, and its kind's own parameters."""
 
     name: str = Field(pattern=CHECK_NAME_PATTERN)
+    """The check's unique name: what reports, ``--only`` and ``/check_prod <check>`` use."""
     kind: str
+    """Its kind: ``http``, ``log_errors``, ``log_count``, ``trace_latency``, ``slo_burn`` or a
+    plugin's; the kind's own keys sit beside the common ones (see Check kinds below)."""
     timeout: Duration | None = None
+    """How long one run may take before it is UNKNOWN (default ``runner.default_timeout``)."""
     description: str | None = None
+    """A sentence for the people who read the report."""
     interval: Duration | None = None
     """How often the check runs in the background (default ``monitoring.interval``)."""
     failure_threshold: int | None = Field(default=None, ge=1, le=100)
+    """Failing runs in a row that open an incident (default ``monitoring.failure_threshold``)."""
     success_threshold: int | None = Field(default=None, ge=1, le=100)
+    """Passing runs in a row that resolve it (default ``monitoring.success_threshold``)."""
     repeat_interval: Duration | None = None
+    """How often its open incident is reminded of (default ``monitoring.repeat_interval``)."""
     flapping: FlappingConfig | None = None
+    """Its own N-of-M rule (default ``monitoring.flapping``)."""
     depends_on: tuple[str, ...] = ()
     """Checks this one needs: while one of them fails, this one's failures join its incident."""
     params: dict[str, Any] = Field(default_factory=dict)
@@ -231,6 +248,8 @@ class LogSourceSpec(_Model):
     """One named log source under ``log_sources:``: its ``type`` and that type's options."""
 
     type: str
+    """The source's type: ``file``, ``cloud_logging`` or a plugin's; the type's own keys sit
+    beside it (see Log source types below)."""
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -238,23 +257,31 @@ class MetricsSourceSpec(_Model):
     """One named metrics source under ``metrics_sources:``: its ``type`` and that type's options."""
 
     type: str
+    """The kind of source: ``cloud_monitoring``."""
     options: dict[str, Any] = Field(default_factory=dict)
+    """That kind's own keys, written beside ``type`` (see the source's section)."""
 
 
 class TraceSourceSpec(_Model):
     """One named trace source under ``trace_sources:`` (``type: receiver`` or ``jaeger``...)."""
 
     type: str
+    """The kind of source: ``receiver`` (spans posted to ``/v1/traces``) or ``jaeger``."""
     options: dict[str, Any] = Field(default_factory=dict)
+    """That kind's own keys, written beside ``type`` (see the source's section)."""
 
 
 class Config(_Model):
     """A whole ProdGuardian config file."""
 
     service: ServiceConfig = ServiceConfig()
+    """The service being watched."""
     runner: RunnerConfig = RunnerConfig()
+    """How checks are run."""
     slack: SlackConfig = SlackConfig()
+    """Alerts, the ``/check_prod`` answer, and who may change things."""
     runbooks: RunbooksConfig = RunbooksConfig()
+    """Where runbooks come from."""
     log_sources: dict[str, LogSourceSpec] = Field(default_factory=dict)
     """Named log sources that log checks refer to (``source: prod-logs``)."""
     metrics_sources: dict[str, MetricsSourceSpec] = Field(default_factory=dict)
@@ -262,10 +289,15 @@ class Config(_Model):
     trace_sources: dict[str, TraceSourceSpec] = Field(default_factory=dict)
     """Named trace sources that trace checks refer to (``source: spans``)."""
     monitoring: MonitoringConfig = MonitoringConfig()
+    """The background schedule's defaults (``serve`` and ``watch``)."""
     maintenance: tuple[MaintenanceWindow, ...] = ()
+    """Planned windows in which alerts wait."""
     state: StateConfig = StateConfig()
+    """The state store."""
     followups: FollowUpsConfig = FollowUpsConfig()
+    """Follow-up checklists and their defaults."""
     checks: list[CheckSpec] = Field(min_length=1)
+    """The checks: the common keys below, plus the keys of each check's kind."""
 
     @field_validator("checks")
     @classmethod

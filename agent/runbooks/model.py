@@ -183,9 +183,13 @@ class LogCountExpectation(_Model):
     """Count log entries matching ``pattern`` over ``window``; expect fewer than a rate."""
 
     pattern: str
+    """An RE2 regex on the log message (``Database reconnected successfully``)."""
     window: Duration
+    """How far back to count, ending when the item is due (``24h``)."""
     below_per_hour: float | None = Field(default=None, gt=0)
+    """Passes when the hourly rate over the window is below this."""
     below_per_minute: float | None = Field(default=None, gt=0)
+    """Passes when the per-minute rate over the window is below this."""
     at_most: int | None = Field(default=None, ge=0)
     """At most this many entries over the whole window (0: none at all)."""
 
@@ -214,7 +218,9 @@ class Verification(_Model):
     rerun: Names = ()
     """Check names or kinds to run again; ``"*"`` for every check."""
     expect: Status = Status.OK
+    """The status the re-run must have (``OK``) to pass."""
     log_count: LogCountExpectation | None = None
+    """Count a log event instead of re-running checks (exactly one of ``rerun`` or this)."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Verification:
@@ -234,8 +240,11 @@ class FollowUp(_Model):
     """What to do at ``after`` past the fix: remind a person, or verify something."""
 
     after: Offset
+    """When it is due, after the fix (the deploy mark, or the resolution): ``+30m``, ``+24h``."""
     remind: str | None = None
+    """A reminder for people, posted when due and repeated until someone clicks *Done*."""
     verify: Verification | None = None
+    """A verification the bot runs itself when due (exactly one of ``remind`` or this)."""
     retry: Duration | None = None
     """A failed (or unverifiable) verification runs again after this (default: followups.retry)."""
     repeat: Duration | None = None

@@ -47,19 +47,26 @@ class CloudLoggingConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     project: str = Field(min_length=1)
+    """The Google Cloud project whose logs are read (credentials: Application Default
+    Credentials)."""
     api_endpoint: str | None = None
     """Another endpoint (an emulator or a local stand-in), e.g. ``http://127.0.0.1:8085``."""
     anonymous: bool = False
     """Send no credentials (only for an emulator or a stand-in)."""
     resource_type: str | None = "cloud_run_revision"
+    """Only entries of this ``resource.type`` (null: any)."""
     filter: str | None = None
     """Extra Logging-filter text ANDed to every query."""
     page_size: int = Field(default=1000, ge=1, le=1000)
+    """Entries asked for per ``entries.list`` call (Cloud Logging's maximum is 1000)."""
     max_entries: int = Field(default=500_000, ge=1)
     """Stop with an error past this many entries rather than read forever."""
     max_retries: int = Field(default=4, ge=0, le=10)
+    """Retries of a call that failed with a retryable error (429, 5xx, network)."""
     backoff: float = Field(default=0.5, gt=0, le=30)
+    """Seconds before the first retry; doubled (with jitter) for each next one."""
     request_timeout: float = Field(default=30.0, gt=0, le=300)
+    """Seconds one call may take (never past the check's deadline)."""
     list_calls_per_minute: int = Field(default=DEFAULT_CALLS_PER_MINUTE, ge=1, le=6000)
     """This process's share of the project's list quota (Cloud Logging allows 60 a minute),
     shared by every check and command that reads the project."""

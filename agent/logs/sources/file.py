@@ -34,6 +34,7 @@ class FileSourceConfig(BaseModel):
     path: str
     """The log file; relative paths are relative to the config file. ``.gz`` is read as gzip."""
     format: Literal["json", "text"] = "json"
+    """``json``: one Cloud Logging ``LogEntry`` per line; ``text``: lines read with ``pattern``."""
     pattern: str = DEFAULT_PATTERN
     """``text`` only: a regex with groups ``timestamp`` and ``message`` (and optionally
     ``severity``, ``revision``, ``service``) matching the first line of each entry."""
