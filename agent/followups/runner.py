@@ -24,8 +24,8 @@ from prodguardian.followups import items as store
 from prodguardian.followups import messages
 from prodguardian.followups.plan import on_fail, repeat_after, retry_after, verification_source
 from prodguardian.followups.verdicts import Outcome, Verdict, log_count_verdict, rerun_verdict
-from prodguardian.incidents import alert_messages
-from prodguardian.incidents.records import add_event, incident_id, stored_report, to_incident
+from prodguardian.incidents.records import add_event, incident_id
+from prodguardian.incidents.store_incidents import tell_in_thread
 from prodguardian.runbooks.findings import PlannedFollowUp
 from prodguardian.runbooks.model import LogCountExpectation, Verification
 from prodguardian.runner import run_checks
@@ -36,7 +36,7 @@ from prodguardian.store import outbox
 from prodguardian.store.database import Database, StoreUnavailableError
 from prodguardian.store.followup_items import followup_id
 from prodguardian.store.group_commit import GroupCommit
-from prodguardian.store.outbox import OutgoingMessage, enqueue
+from prodguardian.store.outbox import OutgoingMessage
 from prodguardian.store.schema import DeployMarkRow, FollowUpRow, IncidentRow
 
 log = logging.getLogger("prodguardian.followups")
@@ -273,35 +273,8 @@ class FollowUpRunner:
         incident.acknowledged_by = incident.acknowledged_at = None
         incident.last_notified_at = now
         add_event(session, incident, "reopened", at=now, detail=verdict.detail[:500])
-        if self.channel is None or incident.root_outbox_id is None:
-            return
-        group = f"incident:{incident.id}"
-        report = stored_report(incident)
-        if report is not None:
-            alert = alert_messages.render_alert(to_incident(incident), report)
-            await enqueue(
-                session,
-                OutgoingMessage(
-                    group=group,
-                    action="update",
-                    channel=self.channel,
-                    payload=alert.payload(),
-                    parent_id=incident.root_outbox_id,
-                ),
-                now=now,
-            )
         note = messages.reopened_note(incident_id(incident.id), followup_id(row.id), verdict.detail)
-        await enqueue(
-            session,
-            OutgoingMessage(
-                group=group,
-                action="reply",
-                channel=self.channel,
-                payload=note.payload(),
-                parent_id=incident.root_outbox_id,
-            ),
-            now=now,
-        )
+        await tell_in_thread(session, incident, note, channel=self.channel, at=now)
 
     async def _settle(self, session: AsyncSession, row: FollowUpRow, *, now: datetime) -> None:
         """A passing verification resolves the incident it had reopened."""

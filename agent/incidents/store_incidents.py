@@ -75,7 +75,9 @@ class StoreIncidents:
             if row.acknowledged_by is None:
                 row.acknowledged_by, row.acknowledged_at = by, at
                 add_event(session, row, "acknowledged", at=at, by=by)
-                await self._tell(session, row, msg.ack_note(to_incident(row)), at=at)
+                await tell_in_thread(
+                    session, row, msg.ack_note(to_incident(row)), channel=self.channel, at=at
+                )
             return to_incident(row)
 
         return await self.database.run(ack, what="acknowledge an incident")
@@ -88,7 +90,13 @@ class StoreIncidents:
             minutes = int((until - at).total_seconds() // 60)
             for incident in await _incidents_of(session, target):
                 add_event(session, incident, "silenced", at=at, by=by, detail=f"{minutes} min")
-                await self._tell(session, incident, msg.silence_note(target, minutes, by), at=at)
+                await tell_in_thread(
+                    session,
+                    incident,
+                    msg.silence_note(target, minutes, by),
+                    channel=self.channel,
+                    at=at,
+                )
             return to_silence(row)
 
         return await self.database.run(write, what="silence")
@@ -109,38 +117,44 @@ class StoreIncidents:
 
         return await self.database.run(lift, what="lift a silence")
 
-    async def _tell(
-        self, session: AsyncSession, row: IncidentRow, note: SlackMessage, *, at: datetime
-    ) -> None:
-        """Update the incident's alert in place and add ``note`` to its thread."""
-        if self.channel is None or row.root_outbox_id is None:
-            return
-        report = stored_report(row)
-        group = f"incident:{row.id}"
-        if report is not None:
-            alert = msg.render_alert(to_incident(row), report)
-            await enqueue(
-                session,
-                OutgoingMessage(
-                    group=group,
-                    action="update",
-                    channel=self.channel,
-                    payload=alert.payload(),
-                    parent_id=row.root_outbox_id,
-                ),
-                now=at,
-            )
+
+async def tell_in_thread(
+    session: AsyncSession,
+    row: IncidentRow,
+    note: SlackMessage,
+    *,
+    channel: str | None,
+    at: datetime,
+) -> None:
+    """Update the incident's alert in place and add ``note`` to its thread (in the outbox)."""
+    if channel is None or row.root_outbox_id is None:
+        return
+    report = stored_report(row)
+    group = f"incident:{row.id}"
+    if report is not None:
+        alert = msg.render_alert(to_incident(row), report)
         await enqueue(
             session,
             OutgoingMessage(
                 group=group,
-                action="reply",
-                channel=self.channel,
-                payload=note.payload(),
+                action="update",
+                channel=channel,
+                payload=alert.payload(),
                 parent_id=row.root_outbox_id,
             ),
             now=at,
         )
+    await enqueue(
+        session,
+        OutgoingMessage(
+            group=group,
+            action="reply",
+            channel=channel,
+            payload=note.payload(),
+            parent_id=row.root_outbox_id,
+        ),
+        now=at,
+    )
 
 
 async def _lift(session: AsyncSession, target: str, at: datetime) -> Silence | None:
