@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import click
 
+from prodguardian.cli_watch import with_stores
 from prodguardian.config import load_config
-from prodguardian.config.loader import LoadedConfig
 from prodguardian.deploy import ActiveDeploy, DeploySource
 from prodguardian.logs.entry import parse_timestamp
 from prodguardian.runbooks.model import parse_offset
-from prodguardian.slack.stores import Stores, UnknownItemError
+from prodguardian.slack.stores import Stores
 
 T = TypeVar("T")
 
@@ -58,7 +56,7 @@ def followups_list(config_path: Path, as_json: bool) -> int:
     async def read(stores: Stores) -> list[dict[str, object]]:
         return [i.model_dump(mode="json") for i in await stores.followups.pending()]
 
-    items = _with_stores(load_config(config_path), read)
+    items = with_stores(load_config(config_path), read)
     if as_json:
         click.echo(json.dumps(items, indent=2))
     elif not items:
@@ -85,7 +83,7 @@ def followups_done(config_path: Path, item_id: str, by: str) -> int:
         item = await stores.followups.done(item_id, by=by, at=datetime.now(UTC))
         return f"{item.id} done by {item.done_by}"
 
-    click.echo(_with_stores(load_config(config_path), close))
+    click.echo(with_stores(load_config(config_path), close))
     return 0
 
 
@@ -111,7 +109,7 @@ def followups_add(config_path: Path, offset: str, text: tuple[str, ...], by: str
         item = await stores.followups.remind(" ".join(text), due_at=now + after, by=by, at=now)
         return f"{item.id} due {item.due_at:%Y-%m-%d %H:%M} UTC: {item.text}"
 
-    click.echo(_with_stores(load_config(config_path), add))
+    click.echo(with_stores(load_config(config_path), add))
     return 0
 
 
@@ -159,32 +157,8 @@ def deploy_mark(config_path: Path, revision: str, note: str | None, at: str | No
         items = ", ".join(marked.checklist) if marked is not None and marked.checklist else "none"
         return f"deploy {revision} marked at {since:%Y-%m-%d %H:%M:%S} UTC; checklist: {items}"
 
-    click.echo(_with_stores(load_config(config_path), record))
+    click.echo(with_stores(load_config(config_path), record))
     return 0
-
-
-def _with_stores(loaded: LoadedConfig, work: Callable[[Stores], Awaitable[T]]) -> T:
-    from prodguardian.cli_watch import store_call
-    from prodguardian.store.migrate import upgrade
-    from prodguardian.watch.service import open_database, store_backed
-
-    database = open_database(loaded)
-    stores = store_backed(
-        database, config=loaded.config, channel=loaded.config.slack.alerts_channel
-    )
-
-    async def run() -> T:
-        try:
-            await upgrade(database)
-            return await work(stores)
-        finally:
-            await database.dispose()
-
-    try:
-        return asyncio.run(store_call(run))
-    except UnknownItemError as exc:
-        known = ", ".join(exc.known) or "none"
-        raise click.ClickException(f"{exc}; open: {known}") from None
 
 
 __all__ = ["deploy", "followups"]

@@ -15,6 +15,7 @@ import click
 
 from prodguardian.config import load_config, parse_duration
 from prodguardian.config.loader import LoadedConfig
+from prodguardian.slack.stores import Stores
 
 T = TypeVar("T")
 
@@ -249,19 +250,22 @@ def db_upgrade(config_path: Path) -> int:
     return 0
 
 
-def _with_incidents(loaded: LoadedConfig, work: Callable[..., Awaitable[T]]) -> T:
-    from prodguardian.incidents.store_incidents import StoreIncidents
+def with_stores(loaded: LoadedConfig, work: Callable[[Stores], Awaitable[T]]) -> T:
+    """Run ``work`` on the stores of ``loaded``'s state store (migrated first), from the CLI:
+    an unknown id or an unreachable store becomes a message that says what to do."""
     from prodguardian.slack.stores import UnknownItemError
     from prodguardian.store.migrate import upgrade
-    from prodguardian.watch.service import open_database
+    from prodguardian.watch.service import open_database, store_backed
 
     database = open_database(loaded)
-    store = StoreIncidents(database, channel=loaded.config.slack.alerts_channel)
+    stores = store_backed(
+        database, config=loaded.config, channel=loaded.config.slack.alerts_channel
+    )
 
     async def run() -> T:
         try:
             await upgrade(database)
-            return await work(store)
+            return await work(stores)
         finally:
             await database.dispose()
 
@@ -269,7 +273,17 @@ def _with_incidents(loaded: LoadedConfig, work: Callable[..., Awaitable[T]]) -> 
         return asyncio.run(store_call(run))
     except UnknownItemError as exc:
         known = ", ".join(exc.known) or "none"
-        raise click.ClickException(f"{exc}; open incidents: {known}") from None
+        raise click.ClickException(f"{exc}; open: {known}") from None
+
+
+def _with_incidents(loaded: LoadedConfig, work: Callable[..., Awaitable[T]]) -> T:
+    from prodguardian.incidents.store_incidents import StoreIncidents
+
+    async def on_incidents(stores: Stores) -> T:
+        assert isinstance(stores.incidents, StoreIncidents)
+        return await work(stores.incidents)
+
+    return with_stores(loaded, on_incidents)
 
 
 async def store_call(run: Callable[[], Awaitable[T]]) -> T:
