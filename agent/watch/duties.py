@@ -29,6 +29,9 @@ log = logging.getLogger("prodguardian.leader")
 #: to lead again before it drops the reports it kept.
 DARK_GRACE_S = 20.0
 
+#: How long the store must stay away before a replica that does not lead runs its checks.
+DARK_AFTER_S = 5.0
+
 #: A task the leader runs while it leads (cancelled when it stops leading).
 LeaderTask = Callable[[], Coroutine[Any, Any, None]]
 
@@ -59,6 +62,7 @@ class LeaderDuties:
         self._beats: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._dark: asyncio.Task[None] | None = None
+        self._was_leading = False
         leadership.listeners.append(self._changed)
         database.on_health.append(self._store_health)
 
@@ -100,6 +104,8 @@ class LeaderDuties:
                 )
 
     def _changed(self, state: LeaderState) -> None:
+        was_leading = self._was_leading
+        self._was_leading = state.leading
         self._publish(state)
         if state.leading:
             if not self.schedule.running:
@@ -108,11 +114,14 @@ class LeaderDuties:
                 self._start_workers()
         else:
             self._stop_workers()
-            if self.database.health.up or self._stopping or not self._lease_in_store:
+            # A leader whose lease went away with the store keeps its checks running; a
+            # replica that never led (or lost to another) does nothing but serve.
+            store_lost = self.store_ready and not self.database.health.up
+            if store_lost and self._lease_in_store and not self._stopping and was_leading:
+                self._run_in_the_dark()
+            else:
                 self.schedule.stop()
                 self.on_lost()
-            else:
-                self._run_in_the_dark()
         # Tell the others at once rather than at the next heartbeat.
         if self.store_ready and self._tasks and not self._stopping:
             beat = asyncio.create_task(self._beat(), name="leader:beat")
@@ -130,7 +139,12 @@ class LeaderDuties:
         if self._stopping or self.leadership.state.leading or not self._lease_in_store:
             return
         if not health.up:
-            self._run_in_the_dark()
+            # Only an outage that lasts: a blip (a migration racing another replica's at
+            # start-up) must not set followers running checks.
+            if self._dark is None or self._dark.done():
+                self._dark = asyncio.get_running_loop().create_task(
+                    self._enter_the_dark(), name="leader:dark"
+                )
         elif self.schedule.running and (self._dark is None or self._dark.done()):
             self._dark = asyncio.get_running_loop().create_task(
                 self._leave_the_dark(), name="leader:dark"
@@ -139,6 +153,11 @@ class LeaderDuties:
     @property
     def _lease_in_store(self) -> bool:
         return self.leadership.mode == "postgres-lock"
+
+    async def _enter_the_dark(self) -> None:
+        await asyncio.sleep(DARK_AFTER_S)
+        if not self.database.health.up and not self.leadership.state.leading:
+            self._run_in_the_dark()
 
     def _run_in_the_dark(self) -> None:
         if not self.schedule.running:
